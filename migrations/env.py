@@ -12,7 +12,9 @@ def run_migrations_online() -> None:
     url = context.config.attributes.get("database_url") or sqlalchemy_url()
     engine = create_engine(url, poolclass=pool.NullPool)
     with engine.connect() as connection:
-        context.configure(connection=connection, target_metadata=None, transaction_per_migration=True)
+        context.configure(
+            connection=connection, target_metadata=None, transaction_per_migration=True
+        )
         with context.begin_transaction():
             # Two processes migrating at once (several containers starting) must not race.
             connection.exec_driver_sql("SELECT pg_advisory_xact_lock(7261946)")

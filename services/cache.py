@@ -40,8 +40,12 @@ def get_cache() -> RedisCache:
         return _backend
     with _lock:
         if _backend is None or _backend_pid != pid:
-            client = redis.Redis.from_url(redis_url(), socket_timeout=2.0, socket_connect_timeout=2.0)
-            _backend = RedisCache(host=client, key_prefix=KEY_PREFIX, default_timeout=DEFAULT_TIMEOUT_S)
+            client = redis.Redis.from_url(
+                redis_url(), socket_timeout=2.0, socket_connect_timeout=2.0
+            )
+            _backend = RedisCache(
+                host=client, key_prefix=KEY_PREFIX, default_timeout=DEFAULT_TIMEOUT_S
+            )
             _backend_pid = pid
     return _backend
 
@@ -62,7 +66,9 @@ def bump_data_version(*scopes: str) -> None:
             pipe.incr(VERSION_KEY.format(scope))
         pipe.execute()
     except redis.RedisError:
-        log.warning("could not bump data version of %s; cached reads may be stale until TTL", scopes)
+        log.warning(
+            "could not bump data version of %s; cached reads may be stale until TTL", scopes
+        )
 
 
 def cache_key(namespace: str, *parts: Any) -> str:

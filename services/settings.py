@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal, Mapping
+from typing import Literal
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MIN_SECRET_LENGTH = 32
@@ -135,7 +136,9 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
 def check_secret_key(key: str | None) -> str:
     """Return the key if it is fit for production, else raise SettingsError saying why."""
     if not key:
-        raise SettingsError("SECRET_KEY is missing: production mode needs a random key of 32+ chars")
+        raise SettingsError(
+            "SECRET_KEY is missing: production mode needs a random key of 32+ chars"
+        )
     if key in KNOWN_DEFAULT_SECRETS or key.lower() in KNOWN_DEFAULT_SECRETS:
         raise SettingsError("SECRET_KEY is a well-known default: generate a random one")
     if len(key) < MIN_SECRET_LENGTH:
@@ -165,7 +168,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     base.update(os.environ if environ is None else environ)
     env_name = base.get("SOURCINGX_ENV", "development").strip().lower()
     if env_name not in {"development", "production", "test"}:
-        raise SettingsError(f"SOURCINGX_ENV must be development, production or test, not {env_name!r}")
+        raise SettingsError(
+            f"SOURCINGX_ENV must be development, production or test, not {env_name!r}"
+        )
     var_dir = Path(base.get("SOURCINGX_VAR_DIR") or PROJECT_ROOT / "var").resolve()
     if env_name == "production":
         secret = check_secret_key(base.get("SECRET_KEY"))

@@ -35,6 +35,17 @@ def _with_redis_db(url: str, db: int) -> str:
     return urlunsplit(parts._replace(path=f"/{db}"))
 
 
+_STARTED: list[str] = []  # embedded servers this test session started (and must stop)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    var_dir = Path(os.environ["SOURCINGX_VAR_DIR"])
+    if "redis" in _STARTED:
+        embedded.stop_redis(var_dir)
+    if "postgres" in _STARTED:
+        embedded.stop_postgres(var_dir)
+
+
 def _prepare_environment() -> None:
     """Runs once at import (before any app module reads settings)."""
     if os.environ.get("SX_TEST_PREPARED") == "1":
@@ -57,14 +68,18 @@ def _prepare_environment() -> None:
         os.environ["DATABASE_URL"] = _with_database(server_url, db_name)
     else:
         uri = embedded.start_postgres(var_dir, stop_on_exit=True)
+        _STARTED.append("postgres")
         with psycopg.connect(uri, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{db_name}"')
             conn.execute(f'CREATE DATABASE "{db_name}"')
-        os.environ["DATABASE_URL"] = _with_database(uri.split("?")[0], db_name) + "?" + uri.split("?", 1)[1]
+        os.environ["DATABASE_URL"] = (
+            _with_database(uri.split("?")[0], db_name) + "?" + uri.split("?", 1)[1]
+        )
     redis_url = os.environ.get("TEST_REDIS_URL") or os.environ.get("REDIS_URL")
     redis_db = int(os.environ.get("SX_TEST_REDIS_DB", "15"))
     if not redis_url:
         redis_url = embedded.start_redis(var_dir)
+        _STARTED.append("redis")
     os.environ["REDIS_URL"] = _with_redis_db(redis_url, redis_db)
     os.environ["SX_TEST_PREPARED"] = "1"  # subprocesses (workers, servers) inherit the same setup
 

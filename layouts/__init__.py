@@ -1,0 +1,1 @@
+"""Pure layouts: functions that build components from their arguments, with no I/O."""

@@ -1,0 +1,1 @@
+"""Flask-level pieces of the web tier: the login gate, login/logout, health and downloads."""

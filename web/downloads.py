@@ -1,0 +1,45 @@
+"""Downloads: the profile grid's current view as CSV, streamed from Postgres as it is read."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import Blueprint, Response, jsonify, request, stream_with_context
+
+from services import grid
+from services.audit import record
+from services.db import transaction
+from web.security import require_role
+
+bp = Blueprint("downloads", __name__)
+
+
+@bp.route("/download/profiles.csv")
+def profiles_csv() -> Response | tuple[Response, int]:
+    try:
+        user = require_role("recruiter")
+    except PermissionError as exc:
+        return jsonify(error=str(exc)), 403
+    try:
+        query = grid.url_params_to_query(request.args.to_dict(flat=True))
+    except (grid.GridQueryError, ValueError) as exc:
+        return jsonify(error=f"Cannot export this view: {exc}"), 400
+    with transaction() as conn:
+        record(
+            conn,
+            user.id,
+            "profiles.export",
+            "profiles",
+            None,
+            {"params": grid.query_to_url_params(query)},
+        )
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
+    return Response(
+        stream_with_context(grid.export_csv(query)),
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="profiles-{stamp}.csv"',
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "no-store",
+        },
+    )
