@@ -193,7 +193,7 @@ def controls(
                     id=ENRICHED,
                     value=enriched,
                     options=[
-                        {"label": "Enriched or not", "value": ""},
+                        {"label": "Enriched or not", "value": "any"},
                         {"label": "Enriched", "value": "yes"},
                         {"label": "Not enriched", "value": "no"},
                     ],
@@ -221,7 +221,7 @@ def layout(**query: Any) -> html.Div:
         state = url_params_to_query({})
         problem = f"The link's view could not be applied: {exc}"
     seniority = list(state.seniority)
-    enriched = "" if state.enriched is None else ("yes" if state.enriched else "no")
+    enriched = "any" if state.enriched is None else ("yes" if state.enriched else "no")
     project = "" if state.project_id is None else str(state.project_id)
     return html.Div(
         [

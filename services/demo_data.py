@@ -348,12 +348,11 @@ def seed_profiles(conn: psycopg.Connection, count: int, seed: int = 42) -> SeedR
     conn.execute("SET LOCAL synchronous_commit = off")
     before = conn.execute("SELECT coalesce(max(id), 0) FROM profiles").fetchone()
     max_id_before = int(before[0]) if before else 0
-    conn.execute(
-        "CREATE TEMP TABLE demo_stage (LIKE profiles INCLUDING DEFAULTS EXCLUDING GENERATED)"
-        " ON COMMIT DROP"
-    )
-    conn.execute("ALTER TABLE demo_stage DROP COLUMN search_vector")
     columns = ", ".join(COPY_COLUMNS)
+    # Only the copied columns, no constraints or sequence defaults: ids are assigned on insert.
+    conn.execute(
+        f"CREATE TEMP TABLE demo_stage ON COMMIT DROP AS SELECT {columns} FROM profiles WITH NO DATA"
+    )
     with conn.cursor() as cur, cur.copy(f"COPY demo_stage ({columns}) FROM STDIN") as copy:
         batch: list[str] = []
         for line in generate_rows(count, seed):

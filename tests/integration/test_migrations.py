@@ -16,6 +16,16 @@ EXPECTED_TABLES = {
     "jobs",
     "api_usage",
     "audit_log",
+    "filter_lists",
+    "filter_items",
+    "project_filter_lists",
+    "filter_results",
+    "prompt_versions",
+    "screenings",
+    "screening_overrides",
+    "contacts",
+    "contact_lookups",
+    "imports",
 }
 
 
