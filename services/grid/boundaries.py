@@ -1,0 +1,61 @@
+"""Block boundaries remembered in Redis, so that deep pages continue by keyset, not OFFSET.
+
+When rows [start, end) of a view have been served, the sort-key tuple of row end-1 is stored in a
+sorted set (score = end) under a key made of the view (filters, search, sort) and the current
+`data_version("profiles")`: a write that bumps the version makes every boundary unreachable.
+Entries expire (TTL refreshed on use) and the set is capped. Redis trouble only costs speed: the
+page layer then falls back to the deferred join.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import redis
+
+from services.cache import cache_key
+from services.grid.query import GridQuery
+from services.grid.sorting import SortKey, decode_values, encode_values
+from services.redis_client import get_redis
+
+log = logging.getLogger(__name__)
+BOUNDARY_TTL_S = 900
+MAX_BOUNDARIES_PER_VIEW = 5000
+KEY_PREFIX = "sx:grid:bound:"
+
+
+def boundary_key(query: GridQuery, version: int) -> str:
+    return KEY_PREFIX + cache_key("v1", version, query.view_identity())
+
+
+def remember(key: str, end_row: int, values: list[Any], keys: list[SortKey]) -> None:
+    """Store the sort key of row end_row-1; failures are logged and ignored."""
+    member = json.dumps([end_row, encode_values(values, keys)], separators=(",", ":"))
+    try:
+        pipe = get_redis().pipeline(transaction=False)
+        pipe.zadd(key, {member: end_row})
+        pipe.zremrangebyrank(key, 0, -(MAX_BOUNDARIES_PER_VIEW + 1))
+        pipe.expire(key, BOUNDARY_TTL_S)
+        pipe.execute()
+    except redis.RedisError:
+        log.warning("could not remember a grid block boundary")
+
+
+def nearest(
+    key: str, start_row: int, max_skip: int, keys: list[SortKey]
+) -> tuple[int, list[Any]] | None:
+    """The closest remembered boundary b with start_row - max_skip <= b <= start_row."""
+    try:
+        found = get_redis().zrevrangebyscore(key, start_row, start_row - max_skip, start=0, num=1)
+    except redis.RedisError:
+        return None
+    if not found:
+        return None
+    try:
+        row_number, raw = json.loads(str(found[0]))
+        return int(row_number), decode_values(raw, keys)
+    except (ValueError, TypeError):
+        log.warning("ignoring a malformed grid boundary under %s", key)
+        return None

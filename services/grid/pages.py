@@ -1,0 +1,169 @@
+"""Blocks of grid rows and row counts, with the cheapest correct SQL for each request.
+
+- start_row 0 ('first'): `WHERE filters ORDER BY keys LIMIT k`.
+- a boundary at or shortly before start_row is remembered ('keyset'): the disjoint keyset branches
+  of sorting.py, each `ORDER BY ... LIMIT skip+k` (index range scans), merged and re-sorted.
+- otherwise ('deferred'): `OFFSET` runs on an id-only subquery that a (column, id) index can answer
+  with an index-only scan, and only the k wanted rows are joined back for their columns.
+All three return exactly what `ORDER BY keys OFFSET start LIMIT k` returns (the order is total).
+Counts are cached in Redis under the data version, so a bumped version invalidates them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from psycopg import sql
+from psycopg.rows import dict_row
+
+from services.cache import cache_key, cached, data_version
+from services.db import transaction
+from services.grid import boundaries
+from services.grid.columns import TABLE, row_to_json, select_list
+from services.grid.errors import GridQueryError
+from services.grid.params import Params, and_all
+from services.grid.query import GridQuery, where_clause
+from services.grid.sorting import SortKey, after_branches, key_values, order_by, sort_keys
+
+Strategy = Literal["first", "keyset", "deferred"]
+MAX_BLOCK_ROWS = 5000
+MAX_KEYSET_SKIP = 1000  # a boundary up to this many rows before start still beats OFFSET
+COUNT_TTL_S = 600
+DATA_SCOPE = "profiles"
+
+
+@dataclass(frozen=True)
+class BlockResult:
+    """Rows [start, start+len(rows)) of a view; row_count is the view's exact total or None."""
+
+    rows: list[dict[str, Any]]
+    row_count: int | None
+    strategy: Strategy
+
+
+def count_rows(query: GridQuery, version: int | None = None) -> int:
+    """Number of rows in the view (cached per filter/search/external filters and data version;
+    pass the version when it was just read, to save a Redis round trip)."""
+    if version is None:
+        version = data_version(DATA_SCOPE)
+    key = cache_key("grid:count", version, query.filter_identity())
+    return cached(key, lambda: _count(query), timeout=COUNT_TTL_S)
+
+
+def _count(query: GridQuery) -> int:
+    params = Params()
+    stmt = sql.SQL("SELECT count(*) FROM {} p WHERE {}").format(
+        sql.Identifier(TABLE), where_clause(query, params)
+    )
+    with transaction() as conn:
+        row = conn.execute(stmt, params.values).fetchone()
+    return int(row[0]) if row else 0
+
+
+def fetch_block(
+    query: GridQuery, start_row: int, end_row: int, *, with_count: bool = True
+) -> BlockResult:
+    """Rows start_row..end_row-1 of the view as JSON-ready dicts.
+
+    row_count is exact: derived from a short last block, else the cached count (or None when
+    with_count is False and the end is not yet known, for AG Grid's rowCount -1).
+    """
+    _check_range(start_row, end_row)
+    keys = sort_keys(query.sort_model)
+    limit = end_row - start_row
+    version = data_version(DATA_SCOPE)
+    bkey = boundaries.boundary_key(query, version) if version >= 0 else None
+    strategy: Strategy
+    if start_row == 0:
+        rows, strategy = _first(query, keys, limit), "first"
+    else:
+        found = boundaries.nearest(bkey, start_row, MAX_KEYSET_SKIP, keys) if bkey else None
+        if found is not None:
+            at, values = found
+            rows, strategy = _keyset(query, keys, values, start_row - at, limit), "keyset"
+        else:
+            rows, strategy = _deferred(query, keys, start_row, limit), "deferred"
+    if rows and bkey:
+        boundaries.remember(bkey, start_row + len(rows), key_values(rows[-1], keys), keys)
+    total: int | None
+    if len(rows) < limit and (rows or start_row == 0):
+        total = start_row + len(rows)  # the block reached the end of the view
+    else:
+        total = count_rows(query, version) if with_count else None
+    return BlockResult([row_to_json(r) for r in rows], total, strategy)
+
+
+def _check_range(start_row: int, end_row: int) -> None:
+    for value in (start_row, end_row):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise GridQueryError("startRow and endRow must be whole numbers.")
+    if start_row < 0 or end_row <= start_row:
+        raise GridQueryError("The requested rows must satisfy 0 <= startRow < endRow.")
+    if end_row - start_row > MAX_BLOCK_ROWS:
+        raise GridQueryError(f"At most {MAX_BLOCK_ROWS} rows can be requested at once.")
+
+
+def _run(stmt: sql.Composed, params: Params) -> list[dict[str, Any]]:
+    with transaction() as conn, conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(stmt, params.values)
+        return cur.fetchall()
+
+
+def _first(query: GridQuery, keys: list[SortKey], limit: int) -> list[dict[str, Any]]:
+    params = Params()
+    stmt = sql.SQL("SELECT {cols} FROM {t} p WHERE {w} {o} LIMIT {n}").format(
+        cols=select_list("p"),
+        t=sql.Identifier(TABLE),
+        w=where_clause(query, params),
+        o=order_by(keys, "p"),
+        n=params.add(limit),
+    )
+    return _run(stmt, params)
+
+
+def _deferred(
+    query: GridQuery, keys: list[SortKey], offset: int, limit: int
+) -> list[dict[str, Any]]:
+    params = Params()
+    stmt = sql.SQL(
+        "SELECT {cols} FROM {t} p JOIN ("
+        "SELECT p.id FROM {t} p WHERE {w} {o} OFFSET {off} LIMIT {n}"
+        ") q ON q.id = p.id {o}"
+    ).format(
+        cols=select_list("p"),
+        t=sql.Identifier(TABLE),
+        w=where_clause(query, params),
+        o=order_by(keys, "p"),
+        off=params.add(offset),
+        n=params.add(limit),
+    )
+    return _run(stmt, params)
+
+
+def _keyset(
+    query: GridQuery, keys: list[SortKey], values: list[Any], skip: int, limit: int
+) -> list[dict[str, Any]]:
+    params = Params()
+    where = where_clause(query, params)
+    per_branch = params.add(skip + limit)
+    branches = [
+        sql.SQL("(SELECT {cols} FROM {t} p WHERE {w} {o} LIMIT {n})").format(
+            cols=select_list("p"),
+            t=sql.Identifier(TABLE),
+            w=and_all([where, branch]),
+            o=order_by(keys, "p"),
+            n=per_branch,
+        )
+        for branch in after_branches(keys, values, params, "p")
+    ]
+    if not branches:  # the boundary was the last row of the order
+        return []
+    stmt = sql.SQL("SELECT {cols} FROM ({u}) u {o} OFFSET {skip} LIMIT {n}").format(
+        cols=select_list("u"),
+        u=sql.SQL(" UNION ALL ").join(branches),
+        o=order_by(keys, "u"),
+        skip=params.add(skip),
+        n=params.add(limit),
+    )
+    return _run(stmt, params)

@@ -1,0 +1,153 @@
+"""The grid's view state (GridQuery), its validation, its WHERE clause and its cache identity.
+
+A GridQuery holds only canonical, validated data (filter/sort models normalised by filters.py and
+sorting.py), so equal views produce equal cache keys. SQL is always rebuilt from it through the
+allow-lists, so even a hand-built GridQuery cannot smuggle identifiers or text into SQL.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from psycopg import sql
+
+from services.grid.columns import ALIAS
+from services.grid.errors import GridQueryError
+from services.grid.filters import compile_filter_model, like_escape, normalize_filter_model
+from services.grid.params import Params, and_all
+from services.grid.search import normalize_search, search_condition
+from services.grid.sorting import normalize_sort_model
+
+MAX_LOCATION_LENGTH = 200
+MAX_SENIORITY_VALUES = 20
+
+
+@dataclass(frozen=True)
+class GridQuery:
+    """Everything that decides which rows the grid shows, and in which order."""
+
+    filter_model: dict[str, Any] = field(default_factory=dict)
+    sort_model: list[dict[str, str]] = field(default_factory=list)
+    search: str = ""
+    location: str = ""
+    seniority: tuple[str, ...] = ()
+    enriched: bool | None = None
+    project_id: int | None = None
+    location_exact: bool = False  # False: location contains the text; True: equals it
+
+    def filter_identity(self) -> dict[str, Any]:
+        """What decides the row set (not its order): the row-count cache key."""
+        return {
+            "f": self.filter_model,
+            "q": self.search,
+            "loc": [self.location, self.location_exact],
+            "sen": sorted(self.seniority),
+            "enr": self.enriched,
+            "proj": self.project_id,
+        }
+
+    def view_identity(self) -> dict[str, Any]:
+        """Row set plus order: the key of remembered block boundaries."""
+        return {**self.filter_identity(), "s": self.sort_model}
+
+
+def parse_grid_query(
+    filter_model: object = None,
+    sort_model: object = None,
+    search: object = "",
+    location: object = "",
+    seniority: object = (),
+    enriched: object = None,
+    project_id: object = None,
+    location_exact: object = False,
+) -> GridQuery:
+    """Validate raw UI values into a GridQuery; raises GridQueryError with a user-facing text."""
+    if location is None:
+        location = ""
+    if not isinstance(location, str) or len(location) > MAX_LOCATION_LENGTH:
+        raise GridQueryError(f"The location must be text of at most {MAX_LOCATION_LENGTH} chars.")
+    if seniority is None:
+        seniority = ()
+    if isinstance(seniority, str):
+        seniority = (seniority,)
+    if not isinstance(seniority, (list, tuple)) or len(seniority) > MAX_SENIORITY_VALUES:
+        raise GridQueryError(f"Seniority must be a list of at most {MAX_SENIORITY_VALUES} values.")
+    if not all(isinstance(s, str) and 0 < len(s) <= 100 for s in seniority):
+        raise GridQueryError("Each seniority value must be non-empty text.")
+    if "\x00" in location or any("\x00" in s for s in seniority):
+        raise GridQueryError("Location and seniority cannot contain NUL characters.")
+    if enriched is not None and not isinstance(enriched, bool):
+        raise GridQueryError("'Enriched' must be yes, no or unset.")
+    if project_id is not None and (
+        isinstance(project_id, bool)
+        or not isinstance(project_id, int)
+        or not 0 < project_id < 2**63
+    ):
+        raise GridQueryError("The project must be a positive whole number.")
+    if not isinstance(location_exact, bool):
+        raise GridQueryError("location_exact must be true or false.")
+    return GridQuery(
+        filter_model=normalize_filter_model(filter_model),
+        sort_model=normalize_sort_model(sort_model),
+        search=normalize_search(search),
+        location=location.strip(),
+        seniority=tuple(sorted(set(seniority))),
+        enriched=enriched,
+        project_id=project_id,
+        location_exact=location_exact,
+    )
+
+
+def where_clause(query: GridQuery, params: Params, alias: str = ALIAS) -> sql.Composable:
+    """The WHERE condition (without the keyword) for a view; re-validates everything."""
+    checked = parse_grid_query(
+        query.filter_model,
+        query.sort_model,
+        query.search,
+        query.location,
+        query.seniority,
+        query.enriched,
+        query.project_id,
+        query.location_exact,
+    )
+    if alias != ALIAS:
+        raise ValueError("filters are compiled against the 'p' alias")
+    parts = compile_filter_model(checked.filter_model, params)
+    found = search_condition(checked.search, params)
+    if found is not None:
+        parts.append(found)
+    if checked.location:
+        ref = sql.Identifier(alias, "location")
+        if checked.location_exact:
+            parts.append(
+                sql.SQL("lower({}) = lower({}::text)").format(ref, params.add(checked.location))
+            )
+        else:
+            pattern = params.add(f"%{like_escape(checked.location)}%")
+            parts.append(sql.SQL("{} ILIKE {}::text").format(ref, pattern))
+    if checked.seniority:
+        parts.append(
+            sql.SQL("{} = ANY({}::text[])").format(
+                sql.Identifier(alias, "seniority"), params.add(list(checked.seniority))
+            )
+        )
+    if checked.enriched is not None:
+        op = sql.SQL("=" if checked.enriched else "<>")
+        parts.append(
+            sql.SQL("{} {} 'enriched'").format(sql.Identifier(alias, "enrichment_status"), op)
+        )
+    if checked.project_id is not None:
+        parts.append(
+            sql.SQL(
+                "EXISTS (SELECT 1 FROM project_profiles pp "
+                "WHERE pp.project_id = {} AND pp.profile_id = {})"
+            ).format(params.add(checked.project_id), sql.Identifier(alias, "id"))
+        )
+    return and_all(parts)
+
+
+def canonical_json(value: Any) -> str:
+    """Compact, key-sorted JSON (used for URLs and hashing)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
