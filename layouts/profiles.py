@@ -68,6 +68,7 @@ NUMBER_FILTER = {
         ],
         "maxNumConditions": 2,
         "buttons": ["reset"],
+        "inRangeInclusive": True,
     },
 }
 DATE_FILTER = {
@@ -84,6 +85,7 @@ DATE_FILTER = {
         ],
         "maxNumConditions": 2,
         "buttons": ["reset"],
+        "inRangeInclusive": True,
     },
 }
 
