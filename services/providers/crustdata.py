@@ -1,0 +1,295 @@
+"""Crustdata person enrichment (current API, `POST /person/enrich`, x-api-version 2025-11-01).
+
+Up to 25 LinkedIn URLs per request. The answer is a 200 array with one entry per requested
+profile; an entry can be a match, no match, or an error of its own, and each becomes a
+`ProfileOutcome`, so one bad profile never fails its 24 neighbours. A failed *request* turns
+every profile of that batch into a failed outcome with the typed error's reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from services.providers import http
+from services.providers.base import Metered, Operation, ProviderClient
+from services.providers.errors import (
+    AuthError,
+    BudgetExceeded,
+    MalformedResponse,
+    NotConfigured,
+    ProviderError,
+    QuotaExhausted,
+    RetriesExhausted,
+    RetryLater,
+)
+from services.providers.linkedin import normalize_profile_url
+from services.providers.metering import CallContext
+
+API_VERSION = "2025-11-01"
+BATCH_SIZE = 25
+DEFAULT_FIELDS = ("basic_profile", "experience", "education", "skills", "social_handles")
+# Credits per profile by field group (docs.crustdata.com pricing); the base profile is 1.
+_FIELD_CREDITS = {"contact.business_email": 1, "contact.personal_email": 2, "contact.phone": 2}
+# Errors that hold for the whole account: later batches would fail the same way, so stop.
+_ACCOUNT_WIDE = (AuthError, QuotaExhausted, BudgetExceeded, NotConfigured)
+
+
+class _Loose(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class BasicProfile(_Loose):
+    name: str | None = None
+    headline: str | None = None
+    current_title: str | None = None
+    summary: str | None = None
+    location: str | None = None
+    languages: list[str] = Field(default_factory=list)
+
+
+class Employment(_Loose):
+    name: str | None = None
+    title: str | None = None
+    professional_network_id: str | None = None
+    start_date: str | None = None
+    end_date: str | None = None
+
+
+class EmploymentDetails(_Loose):
+    current: list[Employment] = Field(default_factory=list)
+    past: list[Employment] = Field(default_factory=list)
+
+
+class Experience(_Loose):
+    employment_details: EmploymentDetails = Field(default_factory=EmploymentDetails)
+
+
+class School(_Loose):
+    school: str | None = None
+    degree: str | None = None
+    field_of_study: str | None = None
+    start_date: str | None = None
+    end_date: str | None = None
+
+
+class Education(_Loose):
+    schools: list[School] = Field(default_factory=list)
+
+
+class Skills(_Loose):
+    professional_network_skills: list[str] = Field(default_factory=list)
+
+
+class PersonData(_Loose):
+    basic_profile: BasicProfile = Field(default_factory=BasicProfile)
+    experience: Experience = Field(default_factory=Experience)
+    education: Education = Field(default_factory=Education)
+    skills: Skills = Field(default_factory=Skills)
+    social_handles: dict[str, Any] = Field(default_factory=dict)
+    contact: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def current_company(self) -> str | None:
+        current = self.experience.employment_details.current
+        return current[0].name if current else None
+
+
+class ProfileOutcome(BaseModel):
+    """The result for one requested URL."""
+
+    url: str  # as requested by the caller
+    status: Literal["enriched", "not_found", "failed"]
+    person: PersonData | None = None
+    confidence: float | None = None
+    error: str | None = None
+    retryable: bool = False  # True when the failure was transient (try again later)
+    sandbox: bool = False  # the answer came from the local sandbox, not Crustdata
+
+
+def credits_per_profile(fields: Sequence[str]) -> int:
+    return min(7, 1 + sum(_FIELD_CREDITS.get(f, 0) for f in fields))
+
+
+class CrustdataClient(ProviderClient):
+    provider = "crustdata"
+
+    def _headers(self) -> dict[str, str]:
+        return {
+            "authorization": f"Bearer {self.config.api_key}",
+            "x-api-version": API_VERSION,
+            "content-type": "application/json",
+            "accept": "application/json",
+        }
+
+    def enrich_people(
+        self, ctx: CallContext, urls: Sequence[str], fields: Sequence[str] = DEFAULT_FIELDS
+    ) -> list[ProfileOutcome]:
+        """Enrich any number of profiles in batches of 25; one outcome per input URL, in order."""
+        outcomes: dict[str, ProfileOutcome] = {}
+        valid: list[str] = []
+        for url in urls:
+            norm = normalize_profile_url(url)
+            if norm is None:
+                outcomes[url] = ProfileOutcome(
+                    url=url, status="failed", error="not a LinkedIn profile URL"
+                )
+            elif norm not in valid:
+                valid.append(norm)
+        by_norm: dict[str, ProfileOutcome] = {}
+        stop: ProviderError | None = None
+        for i in range(0, len(valid), BATCH_SIZE):
+            batch = valid[i : i + BATCH_SIZE]
+            if stop is not None:
+                by_norm.update(_failed(batch, stop))
+                continue
+            try:
+                by_norm.update({o.url: o for o in self.enrich_batch(ctx, batch, fields)})
+            except ProviderError as exc:
+                by_norm.update(_failed(batch, exc))
+                if isinstance(exc, _ACCOUNT_WIDE):
+                    stop = exc
+        result = []
+        for url in urls:
+            if url in outcomes:
+                result.append(outcomes[url])
+            else:
+                norm_out = by_norm[normalize_profile_url(url) or url]
+                result.append(norm_out.model_copy(update={"url": url}))
+        return result
+
+    def enrich_batch(
+        self, ctx: CallContext, urls: Sequence[str], fields: Sequence[str] = DEFAULT_FIELDS
+    ) -> list[ProfileOutcome]:
+        """One request for ≤25 normalised URLs. Raises typed errors for a failed request."""
+        if not 0 < len(urls) <= BATCH_SIZE:
+            raise ValueError(f"a batch holds 1..{BATCH_SIZE} URLs, got {len(urls)}")
+        per = credits_per_profile(fields)
+        op = Operation(
+            "person_enrich",
+            subject=urls[0] if len(urls) == 1 else f"{len(urls)} profiles",
+            estimate=per * len(urls),
+        )
+        payload = {"professional_network_profile_urls": list(urls), "fields": list(fields)}
+
+        def call() -> Metered[list[ProfileOutcome]]:
+            response = http.send(
+                self.config,
+                "POST",
+                f"{self.base_url}/person/enrich",
+                headers=self._headers(),
+                json_payload=payload,
+            )
+            if (error := http.classify(self.config, response)) is not None:
+                raise _refine(error, response)
+            sandbox = response.headers.get("x-sandbox") == "true"
+            outcomes = parse_enrich_answer(
+                self.provider, urls, http.json_body(self.config, response)
+            )
+            outcomes = [o.model_copy(update={"sandbox": sandbox}) for o in outcomes]
+            matched = sum(1 for o in outcomes if o.status == "enriched")
+            failed = sum(1 for o in outcomes if o.status == "failed")
+            units = float(per * matched)
+            return Metered(
+                outcomes,
+                units=units,
+                cost_usd=units * self.config.prices.usd_per_unit,
+                http_status=response.status_code,
+                status="ok" if failed == 0 else "partial",
+                note=f"{failed} of {len(urls)} profiles failed" if failed else None,
+            )
+
+        return self.execute(ctx, op, call)
+
+    def credits(self, ctx: CallContext) -> int:
+        """Remaining credit balance of the account (`GET /user/credits`)."""
+
+        def call() -> Metered[int]:
+            response = http.send(
+                self.config, "GET", f"{self.base_url}/user/credits", headers=self._headers()
+            )
+            if (error := http.classify(self.config, response)) is not None:
+                raise _refine(error, response)
+            body = http.json_body(self.config, response)
+            value = body.get("credits") if isinstance(body, dict) else None
+            if not isinstance(value, (int, float)):
+                raise MalformedResponse(self.provider, "credits answer has no numeric 'credits'")
+            return Metered(int(value), http_status=response.status_code)
+
+        return self.execute(ctx, Operation("credits"), call)
+
+
+def _refine(error: ProviderError, response: Any) -> ProviderError:
+    """Crustdata says 'credits' in its out-of-credit answers, whatever the status code."""
+    text = http.error_text(response).lower()
+    if (
+        not isinstance(error, RetryLater)
+        and "credit" in text
+        and response.status_code in (402, 403)
+    ):
+        return QuotaExhausted(error.provider, error.message, http_status=error.http_status)
+    return error
+
+
+def _failed(urls: Sequence[str], error: ProviderError) -> dict[str, ProfileOutcome]:
+    retryable = isinstance(error, (RetryLater, RetriesExhausted))
+    return {
+        u: ProfileOutcome(url=u, status="failed", error=error.reason, retryable=retryable)
+        for u in urls
+    }
+
+
+def parse_enrich_answer(provider: str, urls: Sequence[str], body: Any) -> list[ProfileOutcome]:
+    """Map the 200 answer onto the requested URLs; raises MalformedResponse for a wrong shape."""
+    if not isinstance(body, list):
+        raise MalformedResponse(provider, "enrich answer is not a JSON array", http_status=200)
+    found: dict[str, ProfileOutcome] = {}
+    for entry in body:
+        if not isinstance(entry, dict):
+            raise MalformedResponse(
+                provider, "enrich answer holds a non-object entry", http_status=200
+            )
+        key = normalize_profile_url(
+            str(entry.get("matched_on") or entry.get("linkedin_profile_url") or "")
+        )
+        if key is None or key in found:
+            continue
+        found[key] = _entry_outcome(key, entry)
+    return [
+        found.get(u)
+        or ProfileOutcome(url=u, status="failed", error="no entry for this profile in the answer")
+        for u in urls
+    ]
+
+
+def _entry_outcome(url: str, entry: dict[str, Any]) -> ProfileOutcome:
+    if entry.get("error"):
+        err = entry["error"]
+        message = err.get("message", str(err)) if isinstance(err, dict) else str(err)
+        return ProfileOutcome(url=url, status="failed", error=f"provider: {message}"[:300])
+    matches = entry.get("matches")
+    if not isinstance(matches, list):
+        return ProfileOutcome(url=url, status="failed", error="malformed entry: no 'matches' list")
+    if not matches:
+        return ProfileOutcome(url=url, status="not_found")
+    best = max(
+        (m for m in matches if isinstance(m, dict)),
+        key=lambda m: float(m.get("confidence_score") or 0),
+        default=None,
+    )
+    if best is None or not isinstance(best.get("person_data"), dict):
+        return ProfileOutcome(url=url, status="failed", error="malformed entry: no person_data")
+    try:
+        person = PersonData.model_validate(best["person_data"])
+    except ValidationError as exc:
+        return ProfileOutcome(
+            url=url, status="failed", error=f"malformed person_data: {exc.error_count()} error(s)"
+        )
+    return ProfileOutcome(
+        url=url,
+        status="enriched",
+        person=person,
+        confidence=float(best.get("confidence_score") or 0),
+    )
