@@ -26,6 +26,16 @@ class JobError(ValueError):
     """A job request that cannot be carried out (message is safe to show)."""
 
 
+class Requeue(Exception):
+    """Raised by a handler that must wait (e.g. for a busy agent): run the job again later
+    instead of holding a worker process while it waits."""
+
+    def __init__(self, delay_s: float, message: str) -> None:
+        super().__init__(message)
+        self.delay_s = delay_s
+        self.message = message
+
+
 @dataclass(frozen=True)
 class Job:
     id: int
@@ -79,11 +89,22 @@ def insert_job(
     return int(row[0])
 
 
-def enqueue(job_id: int) -> None:
+def enqueue(job_id: int, delay_s: float = 0.0) -> None:
     """Hand the job id to Celery. Called after the row is committed, never inside the txn."""
     from celery_app import celery
 
-    celery.send_task("sourcingx.run_job", args=[job_id])
+    celery.send_task("sourcingx.run_job", args=[job_id], countdown=delay_s or None)
+
+
+def wait_again(job_id: int, delay_s: float, message: str) -> None:
+    """Put a running job back in the queue with a message saying what it waits for."""
+    with transaction() as conn:
+        conn.execute(
+            "UPDATE jobs SET status = 'queued', message = %s, updated_at = now()"
+            " WHERE id = %s AND status = 'running'",
+            (message, job_id),
+        )
+    enqueue(job_id, delay_s)
 
 
 def start_job(
@@ -138,6 +159,25 @@ def set_progress(
         " WHERE id = %s",
         (done, failed, message, job_id),
     )
+
+
+def touch(job_id: int) -> None:
+    """Heartbeat of a running job: proves a worker still works on it."""
+    with transaction() as conn:
+        conn.execute(
+            "UPDATE jobs SET updated_at = now() WHERE id = %s AND status = 'running'", (job_id,)
+        )
+
+
+def stale_running(stale_after_s: int) -> list[int]:
+    """Running jobs with no heartbeat for stale_after_s seconds: their worker is gone."""
+    with transaction() as conn:
+        rows = conn.execute(
+            "SELECT id FROM jobs WHERE status = 'running'"
+            " AND updated_at < now() - make_interval(secs => %s)",
+            (stale_after_s,),
+        ).fetchall()
+    return [int(r[0]) for r in rows]
 
 
 def is_cancelled(job_id: int) -> bool:

@@ -1,38 +1,91 @@
 """The one Celery entry point: run the job whose id we are given, by its kind.
 
 Unexpected errors mark the job failed with the error's type and message; the message is
-acknowledged (a poison job must not loop forever). A worker that dies mid-job does not ack,
-so the job is redelivered and resumes from its committed progress.
+acknowledged (a poison job must not loop forever). A killed pool process does not ack, so the
+job is redelivered at once (reject_on_worker_lost); a whole worker that dies is covered by the
+stale-job reaper each worker runs when it starts. A per-job run lock in Redis, renewed by a
+heartbeat, keeps two deliveries of one job from running side by side.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import os
+import secrets
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from celery.signals import worker_ready
 
 from celery_app import celery
 from services import jobs
 from services.jobs import Job
+from services.redis_client import get_redis
 
 log = logging.getLogger(__name__)
+LOCK_KEY = "sx:jobrun:{}"
+RELEASE_LUA = (
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
+)
+RENEW_LUA = (
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then "
+    "return redis.call('EXPIRE', KEYS[1], ARGV[2]) end return 0"
+)
+
+
+def lock_ttl_s() -> int:
+    return int(os.environ.get("JOB_LOCK_TTL_S", "60"))
+
+
+def stale_after_s() -> int:
+    return int(os.environ.get("JOB_STALE_AFTER_S", "120"))
 
 
 def _handlers() -> dict[str, Callable[[Job], None]]:
     # Imported lazily so the worker process pays for a module only when a job of its kind runs.
-    from services import recount
+    from services import pipeline_jobs, recount
 
-    handlers: dict[str, Callable[[Job], None]] = {"recount_profiles": recount.run}
+    return {"recount_profiles": recount.run, **pipeline_jobs.HANDLERS}
+
+
+@contextmanager
+def _run_lock(job_id: int) -> Iterator[bool]:
+    """Hold the job's run lock (True) while the block runs, renewing it and the job's heartbeat."""
+    key, token, ttl = LOCK_KEY.format(job_id), secrets.token_hex(8), lock_ttl_s()
+    client = get_redis()
+    if not client.set(key, token, nx=True, ex=ttl):
+        yield False
+        return
+    stop = threading.Event()
+
+    def heartbeat() -> None:
+        while not stop.wait(ttl / 3):
+            client.eval(RENEW_LUA, 1, key, token, ttl)
+            jobs.touch(job_id)
+
+    thread = threading.Thread(target=heartbeat, name=f"job-{job_id}-heartbeat", daemon=True)
+    thread.start()
     try:
-        from services import pipeline_jobs  # type: ignore[attr-defined]
-
-        handlers.update(pipeline_jobs.HANDLERS)
-    except ImportError:
-        pass  # pipeline jobs arrive with the sourcing pipeline issue
-    return handlers
+        yield True
+    finally:
+        stop.set()
+        thread.join(timeout=1)
+        client.eval(RELEASE_LUA, 1, key, token)
 
 
 @celery.task(name="sourcingx.run_job", acks_late=True, reject_on_worker_lost=True)
 def run_job(job_id: int) -> str:
+    with _run_lock(job_id) as held:
+        if not held:
+            # Another delivery is running it (or died holding the lock): look again once the
+            # lock could have expired, rather than dropping the job.
+            jobs.enqueue(job_id, lock_ttl_s() + 1)
+            return "busy"
+        return _run(job_id)
+
+
+def _run(job_id: int) -> str:
     job = jobs.claim(job_id)
     if job is None:
         return "skipped"  # finished, cancelled or unknown: nothing to do
@@ -42,6 +95,9 @@ def run_job(job_id: int) -> str:
         return "failed"
     try:
         handler(job)
+    except jobs.Requeue as wait:
+        jobs.wait_again(job_id, wait.delay_s, wait.message)
+        return "requeued"
     except Exception as exc:
         log.exception("job %s (%s) failed", job_id, job.kind)
         jobs.finish(job_id, "failed", error=f"{type(exc).__name__}: {exc}"[:500])
@@ -50,3 +106,14 @@ def run_job(job_id: int) -> str:
         return "cancelled"
     jobs.finish(job_id, "done")
     return "done"
+
+
+@worker_ready.connect
+def _reap_stale_jobs(**_: object) -> None:
+    """Re-enqueue jobs whose worker died without a trace (no heartbeat for a while)."""
+    try:
+        for job_id in jobs.stale_running(stale_after_s()):
+            log.warning("re-enqueueing stale job %s", job_id)
+            jobs.enqueue(job_id)
+    except Exception:  # a worker must start even if the database is briefly unreachable
+        log.exception("stale job reaper failed")

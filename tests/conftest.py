@@ -20,6 +20,8 @@ import redis as redis_lib
 from services import embedded
 
 TABLES_KEPT = {"alembic_version"}
+# The provider sandbox (a real HTTP server) and its controls, for any test that asks for them.
+pytest_plugins = ["tests.integration.sandbox_fixture"]
 
 
 def _with_database(url: str, name: str) -> str:

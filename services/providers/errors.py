@@ -58,7 +58,7 @@ class ProviderError(Exception):
         return f"{type(self).__name__}: {self.message}"
 
 
-class RetryLater(ProviderError):  # noqa: N818 - names say what to do, not 'Error'
+class RetryLater(ProviderError):
     """A transient failure: the same call may succeed later (429, 5xx, timeouts)."""
 
     usage_status = "retry_later"
@@ -120,13 +120,13 @@ class AuthError(PermanentError):
     usage_status = "auth_error"
 
 
-class BadRequest(PermanentError):  # noqa: N818 - names say what to do, not 'Error'
+class BadRequest(PermanentError):
     """400/404/409/422 and similar: our request is wrong or refers to something absent."""
 
     usage_status = "bad_request"
 
 
-class QuotaExhausted(PermanentError):  # noqa: N818 - names say what to do, not 'Error'
+class QuotaExhausted(PermanentError):
     """The account is out of quota or credits (OpenAI `insufficient_quota`, HTTP 402)."""
 
     usage_status = "quota_exhausted"
@@ -135,37 +135,37 @@ class QuotaExhausted(PermanentError):  # noqa: N818 - names say what to do, not 
 OutOfCredits = QuotaExhausted
 
 
-class BudgetExceeded(PermanentError):  # noqa: N818 - names say what to do, not 'Error'
+class BudgetExceeded(PermanentError):
     """Our own daily budget for the provider would be exceeded by this call; nothing was sent."""
 
     usage_status = "budget_exceeded"
 
 
-class MalformedResponse(PermanentError):  # noqa: N818 - names say what to do, not 'Error'
+class MalformedResponse(PermanentError):
     """The provider answered, but not in the documented shape (bad JSON, missing fields)."""
 
     usage_status = "malformed"
 
 
-class ModelRefusal(PermanentError):  # noqa: N818 - names say what to do, not 'Error'
+class ModelRefusal(PermanentError):
     """The model refused or stopped early (refusal, content filter, length) for this input."""
 
     usage_status = "refused"
 
 
-class AgentBusy(PermanentError):  # noqa: N818 - names say what to do, not 'Error'
+class AgentBusy(PermanentError):
     """PhantomBuster refused a launch: the agent already runs `maxInstanceCount` containers."""
 
     usage_status = "agent_busy"
 
 
-class NotConfigured(PermanentError):  # noqa: N818 - names say what to do, not 'Error'
+class NotConfigured(PermanentError):
     """Neither a key nor a sandbox URL is configured for the provider."""
 
     usage_status = "not_configured"
 
 
-class RetriesExhausted(ProviderError):  # noqa: N818 - names say what to do, not 'Error'
+class RetriesExhausted(ProviderError):
     """Attempts or total time ran out on transient errors; carries the last one."""
 
     usage_status = "retries_exhausted"

@@ -59,7 +59,7 @@ def test_page_starts_job_and_any_worker_can_poll_it(db: psycopg.Connection) -> N
     interval = {"id": {"type": "job-interval", "scope": "home"}, "property": "disabled"}
     resp = dash_post(
         client,
-        output_key(client, "job-store", "job-interval"),
+        output_key(client, '"scope":"home","type":"job-store"'),
         [store, interval],
         [{"id": "home-recount", "property": "n_clicks", "value": 1}],
     )

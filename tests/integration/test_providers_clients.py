@@ -13,12 +13,9 @@ from services.providers.openai_client import OpenAIClient
 from services.providers.phantombuster import PhantomBusterClient
 from services.providers.salesql import SalesqlClient
 from services.providers.sheets import SheetsClient
-from tests.integration.sandbox_fixture import (  # noqa: F401
+from tests.integration.sandbox_fixture import (
     SandboxControl,
-    fast_providers,
     make_context,
-    sandbox_ctl,
-    sandbox_url,
     usage_rows,
 )
 
@@ -26,7 +23,7 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture()
-def env(fast_providers: SandboxControl, db, redis_conn):  # noqa: F811
+def env(fast_providers: SandboxControl, db, redis_conn):
     return fast_providers, db, make_context(db)
 
 
@@ -132,7 +129,7 @@ def test_openai_insufficient_quota_is_not_retried(env) -> None:
     assert ctl.requests("openai") == 1
 
 
-def test_sheets_values_get_and_filter_list(env, sandbox_url) -> None:  # noqa: F811
+def test_sheets_values_get_and_filter_list(env, sandbox_url) -> None:
     _ctl, _db, ctx = env
     import httpx
 

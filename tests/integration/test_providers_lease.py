@@ -15,12 +15,9 @@ import pytest
 
 from services.providers.lease import AgentLeases, Granted, Queued, Refused
 from services.providers.phantombuster import Started, start_search
-from tests.integration.sandbox_fixture import (  # noqa: F401
+from tests.integration.sandbox_fixture import (
     SandboxControl,
-    fast_providers,
     make_context,
-    sandbox_ctl,
-    sandbox_url,
 )
 
 pytestmark = pytest.mark.integration
@@ -43,7 +40,7 @@ def _status(db, search_id: int) -> tuple[str, str | None]:
 
 
 def test_ten_concurrent_launches_give_one_running_and_nine_queued(
-    fast_providers: SandboxControl,  # noqa: F811
+    fast_providers: SandboxControl,
     db,
     redis_conn,
 ) -> None:

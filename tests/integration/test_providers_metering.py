@@ -15,12 +15,9 @@ from services.providers.openai_client import OpenAIClient
 from services.providers.phantombuster import PhantomBusterClient
 from services.providers.salesql import SalesqlClient
 from services.providers.sheets import SheetsClient
-from tests.integration.sandbox_fixture import (  # noqa: F401
+from tests.integration.sandbox_fixture import (
     SandboxControl,
-    fast_providers,
     make_context,
-    sandbox_ctl,
-    sandbox_url,
     usage_rows,
 )
 
@@ -33,7 +30,7 @@ class Verdict(BaseModel):
 
 
 @pytest.fixture()
-def env(fast_providers: SandboxControl, db, redis_conn):  # noqa: F811
+def env(fast_providers: SandboxControl, db, redis_conn):
     return fast_providers, db, make_context(db)
 
 
@@ -133,7 +130,7 @@ def test_keys_never_appear_in_logs_errors_or_reprs(
     env,
     monkeypatch,
     caplog,
-    sandbox_url: str,  # noqa: F811
+    sandbox_url: str,
 ) -> None:
     ctl, db, ctx = env
     from services.settings import get_settings

@@ -14,12 +14,9 @@ from services.providers.crustdata import CrustdataClient
 from services.providers.errors import RateLimited, RetriesExhausted
 from services.providers.ratelimit import RateLimiter, Rule, Semaphore, acquire
 from services.providers.salesql import SalesqlClient
-from tests.integration.sandbox_fixture import (  # noqa: F401
+from tests.integration.sandbox_fixture import (
     SandboxControl,
-    fast_providers,
     make_context,
-    sandbox_ctl,
-    sandbox_url,
     usage_rows,
 )
 
@@ -51,7 +48,7 @@ def test_refusal_by_one_rule_charges_no_other(redis_conn) -> None:
     assert sum(limiter.acquire([minute]).allowed for _ in range(8)) == 8
 
 
-def test_four_processes_share_one_limit(redis_conn, sandbox_url: str) -> None:  # noqa: F811
+def test_four_processes_share_one_limit(redis_conn, sandbox_url: str) -> None:
     rate, run_s = 25, 3.0  # 25 per second → 75 admissions possible in 3 s
     times = run_processes(
         os.environ["REDIS_URL"],
@@ -81,7 +78,7 @@ def test_semaphore_caps_holders_and_crashed_slots_expire(redis_conn) -> None:
 
 
 def test_concurrency_cap_in_front_of_real_calls(
-    fast_providers: SandboxControl,  # noqa: F811
+    fast_providers: SandboxControl,
     db,
     redis_conn,
     monkeypatch: pytest.MonkeyPatch,
@@ -107,7 +104,7 @@ def test_concurrency_cap_in_front_of_real_calls(
 
 
 def test_local_limit_refuses_before_sending_and_reports_the_wait(
-    fast_providers: SandboxControl,  # noqa: F811
+    fast_providers: SandboxControl,
     db,
     redis_conn,
     monkeypatch: pytest.MonkeyPatch,

@@ -19,12 +19,9 @@ from services.providers.errors import (
 from services.providers.openai_client import OpenAIClient
 from services.providers.salesql import SalesqlClient
 from services.providers.sheets import SheetsClient
-from tests.integration.sandbox_fixture import (  # noqa: F401
+from tests.integration.sandbox_fixture import (
     SandboxControl,
-    fast_providers,
     make_context,
-    sandbox_ctl,
-    sandbox_url,
     usage_rows,
 )
 from tests.integration.test_providers_clients import CandidateScore
@@ -34,7 +31,7 @@ URL = "https://www.linkedin.com/in/jane-doe"
 
 
 @pytest.fixture()
-def env(fast_providers: SandboxControl, db, redis_conn):  # noqa: F811
+def env(fast_providers: SandboxControl, db, redis_conn):
     return fast_providers, db, make_context(db)
 
 

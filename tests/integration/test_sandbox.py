@@ -8,7 +8,7 @@ import time
 import httpx
 import pytest
 
-from tests.integration.sandbox_fixture import SandboxControl, sandbox_ctl, sandbox_url  # noqa: F401
+from tests.integration.sandbox_fixture import SandboxControl
 
 pytestmark = pytest.mark.integration
 CD = {"authorization": "Bearer k", "x-api-version": "2025-11-01"}
@@ -22,7 +22,7 @@ def enrich(url: str, urls: list[str], **kw) -> httpx.Response:
     return httpx.post(f"{url}/crustdata/person/enrich", json=body, headers=CD)
 
 
-def test_health_config_and_labels(sandbox_ctl: SandboxControl) -> None:  # noqa: F811
+def test_health_config_and_labels(sandbox_ctl: SandboxControl) -> None:
     url = sandbox_ctl.url
     health = httpx.get(f"{url}/_sandbox/health")
     assert health.json()["sandbox"] is True and health.headers["X-Sandbox"] == "true"
@@ -35,7 +35,7 @@ def test_health_config_and_labels(sandbox_ctl: SandboxControl) -> None:  # noqa:
     assert httpx.get(f"{url}/_sandbox/config").json()["openai"]["latency_ms"] == 5
 
 
-def test_same_profile_same_person_everywhere(sandbox_ctl: SandboxControl) -> None:  # noqa: F811
+def test_same_profile_same_person_everywhere(sandbox_ctl: SandboxControl) -> None:
     url = sandbox_ctl.url
     a = enrich(url, ["https://www.linkedin.com/in/Mark-Twain-1"], fields=["basic_profile"]).json()
     b = enrich(url, ["linkedin.com/in/mark-twain-1/"], fields=["basic_profile"]).json()
@@ -52,7 +52,7 @@ def test_same_profile_same_person_everywhere(sandbox_ctl: SandboxControl) -> Non
     assert all(e["email"].endswith(".example") for e in sq["emails"])
 
 
-def test_crustdata_shapes_and_batch_rules(sandbox_ctl: SandboxControl) -> None:  # noqa: F811
+def test_crustdata_shapes_and_batch_rules(sandbox_ctl: SandboxControl) -> None:
     url = sandbox_ctl.url
     ok = enrich(url, ["https://www.linkedin.com/in/x-y"])
     assert ok.status_code == 200
@@ -112,7 +112,7 @@ def test_crustdata_shapes_and_batch_rules(sandbox_ctl: SandboxControl) -> None: 
     ],
 )
 def test_rate_limits_answer_429_with_provider_body_and_headers(
-    sandbox_ctl: SandboxControl,  # noqa: F811
+    sandbox_ctl: SandboxControl,
     provider,
     call,
     check,
@@ -128,7 +128,7 @@ def test_rate_limits_answer_429_with_provider_body_and_headers(
 
 
 def test_openai_structured_answer_is_schema_valid_and_deterministic(
-    sandbox_ctl: SandboxControl,  # noqa: F811
+    sandbox_ctl: SandboxControl,
 ) -> None:
     schema = {
         "type": "object",
@@ -180,7 +180,7 @@ def test_openai_structured_answer_is_schema_valid_and_deterministic(
     assert first["_sandbox"] is True
 
 
-def test_phantombuster_lifecycle_and_max_instances(sandbox_ctl: SandboxControl) -> None:  # noqa: F811
+def test_phantombuster_lifecycle_and_max_instances(sandbox_ctl: SandboxControl) -> None:
     url = f"{sandbox_ctl.url}/phantombuster/api/v2"
     sandbox_ctl.configure("phantombuster", container_seconds=0.5)
     arg = {"search": "data engineer", "numberOfResultsPerLaunch": 4}
@@ -230,7 +230,7 @@ def test_phantombuster_lifecycle_and_max_instances(sandbox_ctl: SandboxControl) 
     assert httpx.get(f"{url}/containers/fetch", params={"id": cid}).status_code == 401
 
 
-def test_faults_malformed_outage_and_auth(sandbox_ctl: SandboxControl) -> None:  # noqa: F811
+def test_faults_malformed_outage_and_auth(sandbox_ctl: SandboxControl) -> None:
     url = sandbox_ctl.url
     sandbox_ctl.configure("salesql", fail_next=["malformed"])
     params = {"linkedin_url": "https://www.linkedin.com/in/a-b"}
@@ -251,7 +251,7 @@ def test_faults_malformed_outage_and_auth(sandbox_ctl: SandboxControl) -> None: 
     assert invalid.status_code == 401
 
 
-def test_sheets_ranges_and_dimensions(sandbox_ctl: SandboxControl) -> None:  # noqa: F811
+def test_sheets_ranges_and_dimensions(sandbox_ctl: SandboxControl) -> None:
     url = sandbox_ctl.url
     httpx.post(
         f"{url}/_sandbox/sheets",

@@ -1,0 +1,251 @@
+"""Projects: the list with a create form and the team's search history, and one project's page
+with tabs for its pipeline, profiles, searches, imports and jobs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+from layouts.components import job_panel
+
+LIST = "projects-list"
+SHOW_ARCHIVED = "projects-show-archived"
+NEW_NAME = "project-new-name"
+NEW_DESCRIPTION = "project-new-description"
+NEW_LOCATION = "project-new-location"
+NEW_SUBMIT = "project-new-submit"
+NEW_FEEDBACK = "project-new-feedback"
+REDIRECT = "projects-redirect"
+TEAM_SEARCHES = "projects-team-searches"
+
+PROJECT_ID = "project-id"
+TABS = "project-tabs"
+HEADER = "project-header"
+PIPELINE = "project-pipeline"
+EDIT_NAME = "project-edit-name"
+EDIT_DESCRIPTION = "project-edit-description"
+EDIT_LOCATION = "project-edit-location"
+EDIT_SAVE = "project-edit-save"
+ARCHIVE = "project-archive"
+EDIT_FEEDBACK = "project-edit-feedback"
+ENRICH = "project-enrich"
+ENRICH_FEEDBACK = "project-enrich-feedback"
+SEARCH_KIND = "project-search-kind"
+SEARCH_QUERY = "project-search-query"
+SEARCH_COUNT = "project-search-count"
+SEARCH_LAUNCH = "project-search-launch"
+SEARCH_FEEDBACK = "project-search-feedback"
+SEARCH_HISTORY = "project-search-history"
+UPLOAD = "project-upload"
+UPLOAD_FEEDBACK = "project-upload-feedback"
+IMPORT_HISTORY = "project-import-history"
+JOBS_TABLE = "project-jobs"
+JOBS_REFRESH = "project-jobs-refresh"
+TAB_NAMES = ("overview", "profiles", "searches", "imports", "jobs")
+
+
+def list_layout(**_query: Any) -> html.Div:
+    create = dbc.Card(
+        dbc.CardBody(
+            [
+                html.H2("New hiring project", className="h6"),
+                dbc.Input(
+                    id=NEW_NAME,
+                    placeholder="Name, e.g. Senior Data Engineer, Berlin",
+                    className="mb-2",
+                    maxLength=200,
+                ),
+                dbc.Input(id=NEW_LOCATION, placeholder="Location", className="mb-2"),
+                dbc.Textarea(
+                    id=NEW_DESCRIPTION, placeholder="What the role is about", className="mb-2"
+                ),
+                dbc.Button("Create project", id=NEW_SUBMIT, color="primary", size="sm"),
+                html.Div(id=NEW_FEEDBACK, className="mt-2"),
+            ]
+        ),
+        className="shadow-sm",
+    )
+    return html.Div(
+        [
+            dcc.Location(id=REDIRECT, refresh="callback-nav"),
+            html.H1("Projects", className="h4 mb-3"),
+            dbc.Row(
+                [
+                    dbc.Col(
+                        [
+                            dbc.Checklist(
+                                id=SHOW_ARCHIVED,
+                                options=[{"label": "Show archived", "value": "archived"}],
+                                value=[],
+                                switch=True,
+                                className="mb-2",
+                            ),
+                            html.Div(id=LIST),
+                        ],
+                        md=8,
+                    ),
+                    dbc.Col(create, md=4),
+                ],
+                className="g-3 mb-4",
+            ),
+            html.H2("Team search history", className="h6"),
+            html.Div(id=TEAM_SEARCHES),
+        ]
+    )
+
+
+def _overview_tab() -> html.Div:
+    return html.Div(
+        [
+            dbc.Row(
+                [
+                    dbc.Col(
+                        dcc.Graph(
+                            id=PIPELINE, config={"displayModeBar": False}, style={"height": "320px"}
+                        ),
+                        md=7,
+                    ),
+                    dbc.Col(
+                        [
+                            html.H3("Details", className="h6"),
+                            dbc.Input(id=EDIT_NAME, className="mb-2", maxLength=200),
+                            dbc.Input(id=EDIT_LOCATION, placeholder="Location", className="mb-2"),
+                            dbc.Textarea(id=EDIT_DESCRIPTION, className="mb-2"),
+                            dbc.Button(
+                                "Save", id=EDIT_SAVE, size="sm", color="primary", className="me-2"
+                            ),
+                            dbc.Button(
+                                "Archive", id=ARCHIVE, size="sm", color="secondary", outline=True
+                            ),
+                            html.Div(id=EDIT_FEEDBACK, className="mt-2"),
+                        ],
+                        md=5,
+                    ),
+                ]
+            ),
+            html.Hr(),
+            html.H3("Enrichment", className="h6"),
+            html.P(
+                "Fetch full profiles from Crustdata for members that were never enriched or "
+                "whose data is older than the freshness window.",
+                className="small text-muted",
+            ),
+            dbc.Button("Enrich profiles", id=ENRICH, size="sm", color="primary", className="mb-2"),
+            html.Div(id=ENRICH_FEEDBACK),
+            job_panel("project-enrich"),
+        ],
+        className="pt-3",
+    )
+
+
+def _searches_tab() -> html.Div:
+    return html.Div(
+        [
+            dbc.Row(
+                [
+                    dbc.Col(
+                        dbc.Select(
+                            id=SEARCH_KIND,
+                            value="linkedin",
+                            options=[
+                                {"label": "LinkedIn search (keywords)", "value": "linkedin"},
+                                {"label": "Sales Navigator (search URL)", "value": "salesnav"},
+                            ],
+                        ),
+                        md=3,
+                    ),
+                    dbc.Col(dbc.Input(id=SEARCH_QUERY, placeholder="Keywords or search URL"), md=5),
+                    dbc.Col(
+                        dbc.Input(id=SEARCH_COUNT, type="number", min=1, max=2500, value=100), md=2
+                    ),
+                    dbc.Col(dbc.Button("Launch search", id=SEARCH_LAUNCH, color="primary"), md=2),
+                ],
+                className="g-2 mb-2",
+            ),
+            html.Div(id=SEARCH_FEEDBACK),
+            job_panel("project-search"),
+            html.H3("Search history", className="h6 mt-3"),
+            html.Div(id=SEARCH_HISTORY),
+        ],
+        className="pt-3",
+    )
+
+
+def _imports_tab() -> html.Div:
+    return html.Div(
+        [
+            dcc.Upload(
+                id=UPLOAD,
+                children=html.Div(["Drop a CSV here or ", html.A("choose a file")]),
+                accept=".csv,text/csv",
+                max_size=20 * 1024 * 1024,
+                className="border border-2 rounded p-4 text-center bg-light mb-2",
+                style={"borderStyle": "dashed"},
+            ),
+            html.P(
+                "PhantomBuster Sales Navigator or LinkedIn search exports, or any UTF-8 CSV "
+                "with a LinkedIn URL column. A file with problems is refused whole.",
+                className="small text-muted",
+            ),
+            html.Div(id=UPLOAD_FEEDBACK),
+            job_panel("project-import"),
+            html.H3("Imports", className="h6 mt-3"),
+            html.Div(id=IMPORT_HISTORY),
+        ],
+        className="pt-3",
+    )
+
+
+def _profiles_tab(project_id: int) -> html.Div:
+    return html.Div(
+        [
+            html.P(
+                "The project's profiles in the full profile grid, with every filter, sort, "
+                "export and detail:",
+                className="mt-3",
+            ),
+            dcc.Link(
+                "Open this project's profiles",
+                href=f"/profiles?proj={project_id}",
+                className="btn btn-outline-primary btn-sm",
+            ),
+        ]
+    )
+
+
+def _jobs_tab() -> html.Div:
+    return html.Div(
+        [
+            dbc.Button("Refresh", id=JOBS_REFRESH, size="sm", color="link", className="px-0"),
+            html.Div(id=JOBS_TABLE),
+            dcc.Interval(id="project-jobs-interval", interval=3000),
+        ],
+        className="pt-3",
+    )
+
+
+def project_layout(project_id: str = "", tab: str = "overview", **_query: Any) -> html.Div:
+    try:
+        pid = int(project_id)
+    except ValueError:
+        pid = 0
+    active = tab if tab in TAB_NAMES else "overview"
+    return html.Div(
+        [
+            dcc.Store(id=PROJECT_ID, data=pid),
+            html.Div(id=HEADER, className="mb-2"),
+            dbc.Tabs(
+                [
+                    dbc.Tab(_overview_tab(), label="Overview", tab_id="overview"),
+                    dbc.Tab(_profiles_tab(pid), label="Profiles", tab_id="profiles"),
+                    dbc.Tab(_searches_tab(), label="Searches", tab_id="searches"),
+                    dbc.Tab(_imports_tab(), label="Imports", tab_id="imports"),
+                    dbc.Tab(_jobs_tab(), label="Jobs", tab_id="jobs"),
+                ],
+                id=TABS,
+                active_tab=active,
+            ),
+        ]
+    )

@@ -1,0 +1,59 @@
+"""Handlers of the sourcing pipeline's jobs, by kind. Each takes a claimed Job and must be safe
+to run again after a crash: it skips what is committed and redoes only the in-flight chunk."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from services import jobs
+from services.cache import bump_data_version
+from services.db import transaction
+from services.imports import import_upload
+from services.jobs import Job
+
+
+def start_import(user_id: int, project_id: int, upload_id: int, rows: int) -> int:
+    return jobs.start_job("import_csv", {"upload_id": upload_id, "rows": rows}, user_id, project_id)
+
+
+def run_import(job: Job) -> None:
+    """Import an uploaded CSV (params: upload_id). A redelivered job finds its import recorded."""
+    with transaction() as conn:
+        done = conn.execute(
+            "SELECT row_count, new_count, linked_count FROM imports WHERE job_id = %s", (job.id,)
+        ).fetchone()
+        if done is None:
+            jobs.set_total(conn, job.id, int(job.params.get("rows", 0)))
+    if done is not None:
+        return
+    report = import_upload(int(job.params["upload_id"]), job.created_by, job.id)
+    bump_data_version("profiles", "projects", "insights")
+    with transaction() as conn:
+        jobs.set_total(conn, job.id, report.rows)
+        jobs.set_progress(
+            conn,
+            job.id,
+            report.rows - report.skipped_count,
+            report.skipped_count,
+            message=f"{report.new:,} new, {report.linked:,} linked, "
+            f"{report.already_in_project:,} already in project, {report.skipped_count:,} skipped",
+        )
+
+
+def _search(job: Job) -> None:
+    from services.searches import run_search
+
+    run_search(job)
+
+
+def _enrich(job: Job) -> None:
+    from services.enrichment import run_enrichment
+
+    run_enrichment(job)
+
+
+HANDLERS: dict[str, Callable[[Job], None]] = {
+    "import_csv": run_import,
+    "search_run": _search,
+    "enrich": _enrich,
+}

@@ -1,0 +1,280 @@
+"""Search runs: a LinkedIn or Sales Navigator search through a leased PhantomBuster agent,
+imported into a project with dedup, and kept as the team's search history.
+
+The run is a job. It leases the agent (one search per agent at a time), launches with its own
+argument (never saved on the agent, so nobody's search overwrites another's), polls its own
+container by id, imports the result rows, and releases the agent. A search that finds the agent
+busy waits in the agent's queue without holding a worker: the job is re-queued and tells the
+user their place. A redelivered job resumes polling the container it already launched.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+from psycopg.rows import class_row
+
+from services import audit, jobs
+from services.cache import bump_data_version
+from services.csv_source import ImportRefused, candidates_from_dicts
+from services.db import transaction
+from services.imports import import_candidates, record_import
+from services.jobs import Job, Requeue
+from services.providers.config import load_config
+from services.providers.errors import ProviderError, RetryLater
+from services.providers.lease import AgentLeases, Granted, Queued, Refused
+from services.providers.metering import CallContext
+from services.providers.phantombuster import PhantomBusterClient
+
+log = logging.getLogger(__name__)
+KINDS = ("linkedin", "salesnav")
+MAX_PROFILES = 2500
+POLL_INTERVAL_S = float(os.environ.get("SEARCH_POLL_INTERVAL_S", "2.0"))
+QUEUE_RECHECK_S = float(os.environ.get("SEARCH_QUEUE_RECHECK_S", "5.0"))
+DEFAULT_AGENT = {"linkedin": "linkedin-search-export", "salesnav": "salesnav-search-export"}
+
+
+class SearchError(ValueError):
+    """A search request that cannot be launched (message is safe to show)."""
+
+
+@dataclass(frozen=True)
+class Search:
+    id: int
+    project_id: int
+    project_name: str
+    agent_id: str
+    kind: str
+    query: str
+    requested_count: int
+    launched_by: int | None
+    launched_by_email: str | None
+    status: str
+    container_id: str | None
+    job_id: int | None
+    new_count: int
+    known_count: int
+    error: str | None
+    created_at: datetime
+    finished_at: datetime | None
+
+
+SEARCH_SQL = (
+    "SELECT s.id, s.project_id, p.name AS project_name, s.agent_id, s.kind, s.query,"
+    " s.requested_count, s.launched_by, u.email AS launched_by_email, s.status, s.container_id, s.job_id,"
+    " s.new_count, s.known_count, s.error, s.created_at, s.finished_at FROM searches s"
+    " JOIN projects p ON p.id = s.project_id LEFT JOIN users u ON u.id = s.launched_by"
+)
+
+
+def _validate(kind: str, query: str, count: int) -> str:
+    if kind not in KINDS:
+        raise SearchError("Choose a LinkedIn or a Sales Navigator search")
+    query = (query or "").strip()
+    if not query:
+        raise SearchError("Enter a search URL or keywords")
+    if kind == "salesnav" and not query.startswith("https://www.linkedin.com/sales/"):
+        raise SearchError("A Sales Navigator search needs its search URL (linkedin.com/sales/...)")
+    if not 1 <= count <= MAX_PROFILES:
+        raise SearchError(f"Number of profiles must be between 1 and {MAX_PROFILES:,}")
+    return query[:2000]
+
+
+def agent_for(kind: str) -> str:
+    """The configured agent of a search kind (env PHANTOMBUSTER_AGENT_LINKEDIN / _SALESNAV)."""
+    return os.environ.get(f"PHANTOMBUSTER_AGENT_{kind.upper()}", DEFAULT_AGENT[kind])
+
+
+def start_search(
+    user_id: int, project_id: int, kind: str, query: str, count: int
+) -> tuple[int, int]:
+    """Record a queued search and its job; returns (search id, job id)."""
+    query = _validate(kind, query, count)
+    agent_id = agent_for(kind)
+    with transaction() as conn:
+        status = conn.execute("SELECT status FROM projects WHERE id = %s", (project_id,)).fetchone()
+        if status is None or status[0] != "active":
+            raise SearchError("Searches can only run for an active project")
+        row = conn.execute(
+            "INSERT INTO searches (project_id, agent_id, kind, query, requested_count, launched_by)"
+            " VALUES (%s, %s, %s, %s, %s, %s) RETURNING id",
+            (project_id, agent_id, kind, query, count, user_id),
+        ).fetchone()
+        assert row is not None
+        search_id = int(row[0])
+        job_id = jobs.insert_job(conn, "search_run", {"search_id": search_id}, user_id, project_id)
+        conn.execute("UPDATE searches SET job_id = %s WHERE id = %s", (job_id, search_id))
+        conn.execute("UPDATE jobs SET total = %s WHERE id = %s", (count, job_id))
+        audit.record(
+            conn,
+            user_id,
+            "search.launch",
+            "search",
+            search_id,
+            {"project_id": project_id, "kind": kind, "count": count},
+        )
+    jobs.enqueue(job_id)
+    return search_id, job_id
+
+
+def list_searches(project_id: int | None = None, limit: int = 50) -> list[Search]:
+    with transaction() as conn, conn.cursor(row_factory=class_row(Search)) as cur:
+        if project_id is None:
+            cur.execute(SEARCH_SQL + " ORDER BY s.id DESC LIMIT %s", (limit,))
+        else:
+            cur.execute(
+                SEARCH_SQL + " WHERE s.project_id = %s ORDER BY s.id DESC LIMIT %s",
+                (project_id, limit),
+            )
+        return cur.fetchall()
+
+
+def get_search(search_id: int) -> Search | None:
+    with transaction() as conn, conn.cursor(row_factory=class_row(Search)) as cur:
+        cur.execute(SEARCH_SQL + " WHERE s.id = %s", (search_id,))
+        return cur.fetchone()
+
+
+def queue_position(search: Search) -> int | None:
+    return AgentLeases().position(search.agent_id, search.id) if search.status == "queued" else None
+
+
+# --- the job -------------------------------------------------------------------------------
+
+
+def _set(search_id: int, **fields: object) -> None:
+    assignments = ", ".join(f"{name} = %({name})s" for name in fields)
+    with transaction() as conn:
+        conn.execute(
+            f"UPDATE searches SET {assignments} WHERE id = %(id)s", {**fields, "id": search_id}
+        )
+
+
+def _message(job_id: int, message: str) -> None:
+    with transaction() as conn:
+        jobs.set_progress(conn, job_id, 0, 0, message=message)
+
+
+def _argument(search: Search) -> dict[str, object]:
+    if search.kind == "salesnav":
+        return {
+            "searches": search.query,
+            "numberOfProfiles": search.requested_count,
+            "csvName": f"sourcingx-search-{search.id}",
+        }
+    return {
+        "search": search.query,
+        "searchType": "keywords",
+        "category": "People",
+        "numberOfResultsPerSearch": search.requested_count,
+        "csvName": f"sourcingx-search-{search.id}",
+    }
+
+
+def run_search(job: Job) -> None:
+    search = get_search(int(job.params["search_id"]))
+    if search is None or search.status in ("done", "failed", "cancelled"):
+        return
+    leases = AgentLeases()
+    if search.status in ("running", "importing") and leases.holder(search.agent_id) != search.id:
+        # A previous attempt crashed and its lease expired: take our turn again, keeping the
+        # container it launched so we poll it instead of paying for a second run.
+        _set(search.id, status="queued")
+    claim = leases.claim(search.agent_id, search.id)
+    if isinstance(claim, Queued):
+        raise Requeue(QUEUE_RECHECK_S, claim.message)
+    if isinstance(claim, Refused):
+        if leases.holder(search.agent_id) == search.id:
+            raise Requeue(
+                QUEUE_RECHECK_S, "waiting for the previous attempt's agent lease to expire"
+            )
+        _set(search.id, status="failed", error=claim.reason)
+        raise SearchError(claim.reason)
+    assert isinstance(claim, Granted)
+    lease = claim.lease
+    final: str = "failed"
+    error: str | None = "stopped unexpectedly"
+    try:
+        with leases.kept(lease) as lost:
+            final, error = _launch_poll_import(job, search, lost)
+    except Requeue:
+        final, error = "queued", None
+        leases.release(lease, final_status="queued")
+        leases.enqueue(search.agent_id, search.id, front=True)
+        raise
+    except ProviderError as exc:
+        final, error = "failed", exc.message
+        raise
+    finally:
+        if final != "queued":
+            leases.release(lease, final_status=final, error=error)
+            bump_data_version("insights")
+
+
+def _launch_poll_import(job: Job, search: Search, lost: object) -> tuple[str, str | None]:
+    client = PhantomBusterClient(load_config("phantombuster"))
+    ctx = CallContext(user_id=search.launched_by, project_id=search.project_id, job_id=job.id)
+    container_id = search.container_id
+    if container_id is None:
+        _message(job.id, f"launching agent {search.agent_id}")
+        container_id = client.launch(ctx, search.agent_id, _argument(search))
+        _set(search.id, container_id=container_id)
+    while True:
+        if jobs.is_cancelled(job.id):
+            client.stop_agent(ctx, search.agent_id)
+            return "cancelled", "cancelled by a user"
+        if getattr(lost, "is_set", lambda: False)():
+            raise Requeue(QUEUE_RECHECK_S, "agent lease lost; waiting to resume")
+        try:
+            container = client.fetch_container(ctx, container_id)
+        except RetryLater:
+            container = None
+        if container is not None and container.done:
+            break
+        status = container.status if container is not None else "unreachable"
+        _message(job.id, f"container {container_id} {status}")
+        time.sleep(POLL_INTERVAL_S)
+    if not container.succeeded:
+        return "failed", f"PhantomBuster run ended: {container.status} ({container.endType})"
+    rows = client.fetch_result_rows(ctx, container_id) or []
+    _set(search.id, status="importing")
+    try:
+        with transaction() as conn:
+            report = import_candidates(
+                conn,
+                search.project_id,
+                candidates_from_dicts([r.raw for r in rows]),
+                search.launched_by,
+                "search",
+                search.id,
+            )
+            record_import(
+                conn,
+                search.project_id,
+                f"search #{search.id}",
+                search.kind,
+                report,
+                search.launched_by,
+                job.id,
+                search.id,
+            )
+            conn.execute(
+                "UPDATE searches SET new_count = %s, known_count = %s WHERE id = %s",
+                (report.new, report.rows - report.new - report.skipped_count, search.id),
+            )
+            jobs.set_total(conn, job.id, report.rows)
+            jobs.set_progress(
+                conn,
+                job.id,
+                report.rows - report.skipped_count,
+                report.skipped_count,
+                message=f"{report.new:,} new, {report.linked:,} already known",
+            )
+    except ImportRefused as exc:
+        return "failed", f"result could not be imported: {exc}"
+    bump_data_version("profiles", "projects")
+    return "done", None
