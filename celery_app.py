@@ -75,3 +75,10 @@ def _fresh_clients_after_fork(**_: object) -> None:
     close_pool()
     reset_redis()
     reset_cache()
+
+
+@worker_process_init.connect
+def _json_logs(**_: object) -> None:
+    from services.logs import configure_logging
+
+    configure_logging()

@@ -26,6 +26,13 @@ loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 proc_name = "sourcingx-web"
 
 
+def child_exit(server, worker):
+    # A dead worker's live gauges must not be summed into /metrics any more.
+    from services.metrics import mark_process_dead
+
+    mark_process_dead(worker.pid)
+
+
 def post_fork(server, worker):
     # Belt and braces: drop anything a preloaded import may have created in the master.
     from services.cache import reset_cache

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from services import auth, demo_data, migrate
 from services.db import direct_connection
+from services.metrics import prepare_multiprocess_dir
 from services.runtime import export_service_urls, resolve_service_urls
 from services.settings import PROJECT_ROOT, get_settings
 
@@ -130,11 +131,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     children: list[subprocess.Popen[bytes]] = []
     _start_sandbox(children)
     get_settings.cache_clear()
+    metrics_dir = str(get_settings().var_dir / "prometheus")
+    prepare_multiprocess_dir(metrics_dir)  # stale files from a previous run would be summed in
     env = {
         **os.environ,
         "PORT": str(args.port),
         "HOST": args.host,
         "WEB_CONCURRENCY": os.environ.get("WEB_CONCURRENCY", "2"),
+        "PROMETHEUS_MULTIPROC_DIR": metrics_dir,
     }
     children.append(
         subprocess.Popen(

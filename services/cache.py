@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import redis
 from flask_caching.backends.rediscache import RedisCache
 
+from services import metrics
 from services.redis_client import get_redis, redis_url
 
 log = logging.getLogger(__name__)
@@ -83,9 +84,12 @@ def cached(key: str, compute: Callable[[], T], timeout: int = DEFAULT_TIMEOUT_S)
     try:
         hit = backend.get(key)
     except redis.RedisError:
+        metrics.CACHE.labels("error").inc()
         return compute()
     if hit is not None:
+        metrics.CACHE.labels("hit").inc()
         return hit  # type: ignore[no-any-return]
+    metrics.CACHE.labels("miss").inc()
     value = compute()
     try:
         backend.set(key, value, timeout=timeout)

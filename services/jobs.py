@@ -17,6 +17,7 @@ from psycopg.types.json import Jsonb
 
 from services import audit
 from services.db import transaction
+from services.logs import REQUEST_ID
 
 log = logging.getLogger(__name__)
 FINISHED = ("done", "failed", "cancelled")
@@ -50,6 +51,7 @@ class Job:
     message: str | None
     error: str | None
     attempts: int
+    request_id: str | None
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
@@ -67,7 +69,7 @@ class Job:
 
 JOB_COLUMNS = (
     "id, kind, project_id, created_by, status, params, total, done, failed, message, error,"
-    " attempts, created_at, started_at, finished_at"
+    " attempts, request_id, created_at, started_at, finished_at"
 )
 
 
@@ -82,7 +84,7 @@ def insert_job(
     row = conn.execute(
         "INSERT INTO jobs (kind, params, created_by, project_id, request_id)"
         " VALUES (%s, %s, %s, %s, %s) RETURNING id",
-        (kind, Jsonb(params), user_id, project_id, request_id),
+        (kind, Jsonb(params), user_id, project_id, request_id or REQUEST_ID.get()),
     ).fetchone()
     assert row is not None
     audit.record(conn, user_id, "job.create", "job", row[0], {"kind": kind})

@@ -13,14 +13,16 @@ import logging
 import os
 import secrets
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from celery.signals import worker_ready
 
 from celery_app import celery
-from services import jobs
+from services import jobs, metrics
 from services.jobs import Job
+from services.logs import JOB_ID, REQUEST_ID
 from services.redis_client import get_redis
 
 log = logging.getLogger(__name__)
@@ -89,6 +91,17 @@ def _run(job_id: int) -> str:
     job = jobs.claim(job_id)
     if job is None:
         return "skipped"  # finished, cancelled or unknown: nothing to do
+    JOB_ID.set(job_id)
+    REQUEST_ID.set(job.request_id)
+    started = time.monotonic()
+    outcome = _run_claimed(job)
+    metrics.JOBS.labels(job.kind, outcome).observe(time.monotonic() - started)
+    log.info("job %s (%s) %s", job_id, job.kind, outcome)
+    return outcome
+
+
+def _run_claimed(job: Job) -> str:
+    job_id = job.id
     handler = _handlers().get(job.kind)
     if handler is None:
         jobs.finish(job_id, "failed", error=f"unknown job kind {job.kind!r}")

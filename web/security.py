@@ -84,6 +84,12 @@ def is_same_origin() -> bool:
     return urlsplit(origin).netloc == request.host
 
 
+def _metrics_token_ok() -> bool:
+    from web.observability import metrics_token_ok
+
+    return metrics_token_ok()
+
+
 def _is_public(path: str) -> bool:
     return path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES)
 
@@ -93,6 +99,8 @@ def gate() -> BaseResponse | tuple[Response, int] | None:
         return jsonify(error="cross-origin request refused"), 403
     if _is_public(request.path):
         return None
+    if request.path == "/metrics" and _metrics_token_ok():
+        return None  # Prometheus scrapes with a bearer token, not a session
     if current_user.is_authenticated:
         return None
     if request.path.startswith(NON_PAGE_PREFIXES) or request.method not in SAFE_METHODS:

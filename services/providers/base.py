@@ -15,6 +15,7 @@ from typing import Generic, TypeVar
 
 import redis
 
+from services import metrics
 from services.providers.config import Provider, ProviderConfig, load_config
 from services.providers.errors import ProviderError, RateLimited
 from services.providers.metering import Budget, CallContext, Reservation, UsageRow, record_usage
@@ -108,8 +109,11 @@ class ProviderClient:
     ) -> T:
         reservation = self._reserve(ctx, op, attempt)
         started = time.monotonic()
+        if attempt > 1:
+            metrics.PROVIDER_RETRIES.labels(self.provider).inc()
         try:
             self._limiter.wait(self.provider, self.rules(ctx, op), self.config.limiter_wait_s)
+            metrics.LIMITER_WAIT.labels(self.provider).observe(time.monotonic() - started)
             with self._semaphore.slot(self.provider, self.config.limiter_wait_s):
                 started = time.monotonic()
                 result = fn()
@@ -179,6 +183,9 @@ class ProviderClient:
         latency_ms: int | None = None,
         error: str | None = None,
     ) -> None:
+        metrics.PROVIDER_CALLS.labels(self.provider, op.name, status).inc()
+        if http_status == 429:
+            metrics.PROVIDER_429.labels(self.provider).inc()
         record_usage(
             ctx,
             UsageRow(
