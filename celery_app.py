@@ -65,6 +65,18 @@ def make_celery() -> Celery:
 celery = make_celery()
 
 
+def follow_settings_broker() -> None:
+    """Point the producer at the Redis the settings name now (they change only in tests and
+    tools that re-resolve settings); the pooled broker connections are dropped when it moves."""
+    from services.settings import get_settings
+
+    current = get_settings().redis_url
+    if current and celery.conf.broker_url != broker_url(current):
+        celery.close()
+        celery.conf.broker_url = broker_url(current)
+        celery._after_fork()  # drops the connection and producer pools bound to the old URL
+
+
 @worker_process_init.connect
 def _fresh_clients_after_fork(**_: object) -> None:
     # Pools are per process; a forked worker child must not reuse its parent's sockets.

@@ -25,6 +25,10 @@ def start_postgres(var_dir: Path, *, stop_on_exit: bool) -> str:
     pgdata = var_dir / "pg"
     pgdata.mkdir(parents=True, exist_ok=True)
     server: Any = pgserver.get_server(pgdata, cleanup_mode="stop" if stop_on_exit else None)
+    # get_server() hands back a cached handle in this process even after the server stopped
+    # (e.g. a restart); ensure_postgres_running() checks the postmaster and starts it again.
+    with server._lock:
+        server.ensure_postgres_running()
     return str(server.get_uri())
 
 

@@ -93,8 +93,9 @@ def insert_job(
 
 def enqueue(job_id: int, delay_s: float = 0.0) -> None:
     """Hand the job id to Celery. Called after the row is committed, never inside the txn."""
-    from celery_app import celery
+    from celery_app import celery, follow_settings_broker
 
+    follow_settings_broker()
     celery.send_task("sourcingx.run_job", args=[job_id], countdown=delay_s or None)
 
 
@@ -114,8 +115,19 @@ def start_job(
 ) -> int:
     with transaction() as conn:
         job_id = insert_job(conn, kind, params, user_id, project_id)
-    enqueue(job_id)
+    enqueue_or_defer(job_id)
     return job_id
+
+
+def enqueue_or_defer(job_id: int) -> bool:
+    """Enqueue now; if the broker is unreachable the committed row stays queued and the workers'
+    reaper enqueues it once the broker is back, so a Redis restart loses no job."""
+    try:
+        enqueue(job_id)
+    except Exception:  # kombu/redis raise several connection error types
+        log.warning("broker unavailable; job %s stays queued for the reaper", job_id)
+        return False
+    return True
 
 
 def get_job(job_id: int) -> Job | None:
@@ -171,15 +183,24 @@ def touch(job_id: int) -> None:
         )
 
 
-def stale_running(stale_after_s: int) -> list[int]:
-    """Running jobs with no heartbeat for stale_after_s seconds: their worker is gone."""
+def stale_jobs(stale_after_s: int) -> list[int]:
+    """Jobs nobody is visibly working on: running without a heartbeat (their worker is gone) or
+    queued for long without a message (their enqueue may have been lost). Enqueueing such a job
+    again is harmless: the run lock and claim() let only one delivery do the work."""
     with transaction() as conn:
         rows = conn.execute(
-            "SELECT id FROM jobs WHERE status = 'running'"
-            " AND updated_at < now() - make_interval(secs => %s)",
+            "SELECT id FROM jobs WHERE status IN ('running', 'queued')"
+            " AND updated_at < now() - make_interval(secs => %s) ORDER BY id",
             (stale_after_s,),
         ).fetchall()
     return [int(r[0]) for r in rows]
+
+
+def touch_queued(job_id: int) -> None:
+    """Mark a re-enqueued job as freshly queued, so the next reaper round leaves it alone."""
+    with transaction() as conn:
+        conn.execute("UPDATE jobs SET updated_at = now() WHERE id = %s AND status = 'queued'",
+                     (job_id,))
 
 
 def is_cancelled(job_id: int) -> bool:
@@ -222,5 +243,5 @@ def retry(job_id: int, user_id: int | None) -> bool:
         if cur.rowcount:
             audit.record(conn, user_id, "job.retry", "job", job_id)
     if cur.rowcount:
-        enqueue(job_id)
+        enqueue_or_defer(job_id)
     return cur.rowcount == 1

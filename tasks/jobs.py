@@ -121,12 +121,28 @@ def _run_claimed(job: Job) -> str:
     return "done"
 
 
+def reap_stale_jobs() -> int:
+    """Re-enqueue jobs whose worker died without a trace or whose enqueue was lost."""
+    reaped = 0
+    for job_id in jobs.stale_jobs(stale_after_s()):
+        log.warning("re-enqueueing stale job %s", job_id)
+        jobs.touch_queued(job_id)
+        jobs.enqueue(job_id)
+        reaped += 1
+    return reaped
+
+
 @worker_ready.connect
-def _reap_stale_jobs(**_: object) -> None:
-    """Re-enqueue jobs whose worker died without a trace (no heartbeat for a while)."""
-    try:
-        for job_id in jobs.stale_running(stale_after_s()):
-            log.warning("re-enqueueing stale job %s", job_id)
-            jobs.enqueue(job_id)
-    except Exception:  # a worker must start even if the database is briefly unreachable
-        log.exception("stale job reaper failed")
+def _start_reaper(**_: object) -> None:
+    """Reap at start and then every JOB_REAP_INTERVAL_S in the worker's main process."""
+    interval = float(os.environ.get("JOB_REAP_INTERVAL_S", "30"))
+
+    def loop() -> None:
+        while True:
+            try:
+                reap_stale_jobs()
+            except Exception:  # the database or broker may be briefly away; try again later
+                log.exception("stale job reaper failed")
+            time.sleep(interval)
+
+    threading.Thread(target=loop, name="job-reaper", daemon=True).start()
