@@ -1,13 +1,23 @@
-"""Admin callbacks: every one re-checks the admin role before touching data."""
+"""Admin callbacks: every one re-checks the admin role before touching data, and each action is
+one service call that writes its own audit row."""
 
 from __future__ import annotations
 
+from typing import Any
+from urllib.parse import urlencode
+
 import dash_bootstrap_components as dbc
-from dash import Input, Output, callback, html
+from dash import Input, Output, State, callback, ctx, no_update
 
 from layouts import admin as page
-from services.users import list_users
+from services import audit_log, erasure, users
+from services.auth import AuthError
+from services.provider_status import provider_status
 from web.security import require_role
+
+
+def _refused(exc: Exception) -> dbc.Alert:
+    return dbc.Alert(str(exc), color="danger")
 
 
 @callback(Output(page.USERS, "children"), Input(page.USERS, "id"))
@@ -15,20 +25,166 @@ def show_users(_id: str) -> dbc.Table | dbc.Alert:
     try:
         require_role("admin")
     except PermissionError as exc:
-        return dbc.Alert(str(exc), color="danger")
-    header = html.Thead(
-        html.Tr([html.Th(h) for h in ("Email", "Name", "Role", "Active", "Last login")])
-    )
-    rows = [
-        html.Tr(
-            [
-                html.Td(u.email),
-                html.Td(u.name),
-                html.Td(u.role),
-                html.Td("yes" if u.active else "no"),
-                html.Td(u.last_login_at.strftime("%Y-%m-%d %H:%M") if u.last_login_at else "never"),
-            ]
-        )
-        for u in list_users()
+        return _refused(exc)
+    return page.users_table(users.list_users())
+
+
+@callback(
+    Output(page.MANAGE_USER, "options"),
+    Output(page.AUDIT_USER, "options"),
+    Input(page.USERS, "children"),
+)
+def user_options(_table: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    try:
+        require_role("admin")
+    except PermissionError:
+        return [], []
+    options = [
+        {"value": u.id, "label": f"{u.email} ({u.role}{'' if u.active else ', inactive'})"}
+        for u in users.list_users()
     ]
-    return dbc.Table([header, html.Tbody(rows)], size="sm", striped=True)
+    return options, options
+
+
+@callback(
+    Output(page.INVITE_MESSAGE, "children"),
+    Output(page.USERS, "children", allow_duplicate=True),
+    Input(page.INVITE_BUTTON, "n_clicks"),
+    State(page.INVITE_EMAIL, "value"),
+    State(page.INVITE_NAME, "value"),
+    State(page.INVITE_ROLE, "value"),
+    prevent_initial_call=True,
+)
+def invite(n_clicks: int | None, email: str | None, name: str | None, role: str | None) -> Any:
+    if not n_clicks:
+        return no_update, no_update
+    try:
+        admin = require_role("admin")
+        user, password = users.invite_user(email or "", name or "", role or "", by=admin.id)
+    except (PermissionError, AuthError) as exc:
+        return _refused(exc), no_update
+    message = dbc.Alert(
+        [f"Created {user.email} ({user.role}). Their password, shown only now: ", password],
+        color="success",
+    )
+    return message, page.users_table(users.list_users())
+
+
+_ACTIONS = (page.ROLE_BUTTON, page.DEACTIVATE_BUTTON, page.ACTIVATE_BUTTON, page.RESET_BUTTON)
+
+
+@callback(
+    Output(page.MANAGE_MESSAGE, "children"),
+    Output(page.USERS, "children", allow_duplicate=True),
+    *[Input(button, "n_clicks") for button in _ACTIONS],
+    State(page.MANAGE_USER, "value"),
+    State(page.MANAGE_ROLE, "value"),
+    prevent_initial_call=True,
+)
+def manage_user(*args: Any) -> Any:
+    user_id, role = args[-2], args[-1]
+    action = ctx.triggered_id
+    if action not in _ACTIONS:
+        return no_update, no_update
+    try:
+        admin = require_role("admin")
+        if not user_id:
+            raise AuthError("Choose a user first.")
+        target = int(user_id)
+        if action == page.ROLE_BUTTON:
+            users.change_role(target, role or "", by=admin.id)
+            done = f"Role changed to {role}."
+        elif action == page.DEACTIVATE_BUTTON:
+            users.set_active(target, False, by=admin.id)
+            done = "Deactivated: their sessions have ended."
+        elif action == page.ACTIVATE_BUTTON:
+            users.set_active(target, True, by=admin.id)
+            done = "Activated."
+        else:
+            done = f"New password, shown only now: {users.reset_password(target, by=admin.id)}"
+    except (PermissionError, AuthError, ValueError) as exc:
+        return _refused(exc), no_update
+    return dbc.Alert(done, color="success"), page.users_table(users.list_users())
+
+
+@callback(Output(page.PROVIDERS, "children"), Input(page.PROVIDERS, "id"))
+def show_providers(_id: str) -> Any:
+    try:
+        require_role("admin")
+    except PermissionError as exc:
+        return _refused(exc)
+    return page.providers_table(provider_status())
+
+
+@callback(
+    Output(page.AUDIT_TABLE, "children"),
+    Output(page.AUDIT_CURSOR, "data"),
+    Output(page.AUDIT_OLDER, "disabled"),
+    Output(page.AUDIT_CSV, "href"),
+    Input(page.AUDIT_APPLY, "n_clicks"),
+    Input(page.AUDIT_OLDER, "n_clicks"),
+    State(page.AUDIT_USER, "value"),
+    State(page.AUDIT_ACTION, "value"),
+    State(page.AUDIT_OBJECT_TYPE, "value"),
+    State(page.AUDIT_OBJECT_ID, "value"),
+    State(page.AUDIT_DATES, "start_date"),
+    State(page.AUDIT_DATES, "end_date"),
+    State(page.AUDIT_CURSOR, "data"),
+)
+def show_audit(
+    _apply: int | None,
+    _older: int | None,
+    user_id: Any,
+    action: str | None,
+    object_type: str | None,
+    object_id: str | None,
+    date_from: str | None,
+    date_to: str | None,
+    cursor: int | None,
+) -> Any:
+    before = cursor if ctx.triggered_id == page.AUDIT_OLDER else None
+    try:
+        require_role("admin")
+        f = audit_log.parse_audit_filter(
+            {
+                "user_id": user_id,
+                "action": action,
+                "object_type": object_type,
+                "object_id": object_id,
+                "date_from": date_from,
+                "date_to": date_to,
+            }
+        )
+        result = audit_log.list_entries(f, before_id=before)
+    except (PermissionError, audit_log.AuditFilterError) as exc:
+        return _refused(exc), None, True, no_update
+    href = "/download/audit.csv" + ("?" + urlencode(f.to_params()) if f.to_params() else "")
+    return (
+        page.audit_table(result.entries),
+        result.next_before_id,
+        result.next_before_id is None,
+        href,
+    )
+
+
+@callback(
+    Output(page.ERASE_MESSAGE, "children"),
+    Input(page.ERASE_BUTTON, "n_clicks"),
+    State(page.ERASE_ID, "value"),
+    State(page.ERASE_CONFIRM, "value"),
+    prevent_initial_call=True,
+)
+def erase(n_clicks: int | None, profile_id: Any, confirm: str | None) -> Any:
+    if not n_clicks:
+        return no_update
+    try:
+        admin = require_role("admin")
+        if (confirm or "").strip() != page.ERASE_WORD:
+            raise erasure.ErasureError(f"Type {page.ERASE_WORD} to confirm the erasure.")
+        if not str(profile_id or "").isdigit():
+            raise erasure.ErasureError("Enter the profile's id (a whole number).")
+        result = erasure.erase_profile(int(profile_id), by=admin.id)
+    except (PermissionError, erasure.ErasureError) as exc:
+        return _refused(exc)
+    removed = ", ".join(f"{n} {table}" for table, n in result.removed.items() if n)
+    return dbc.Alert(f"Profile #{result.profile_id} erased ({removed}).", color="success")

@@ -1,20 +1,10 @@
-"""Pages whose issues are not built yet say so honestly, and the 404 page."""
+"""The 404 page (every page of the app is built now)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from dash import dcc, html
-
-from layouts.components import coming_soon
-
-
-def projects(**_query: Any) -> html.Div:
-    return coming_soon("Projects", "Hiring projects, search runs, imports and enrichment jobs.")
-
-
-def insights(**_query: Any) -> html.Div:
-    return coming_soon("Insights", "Pipeline funnel, screening quality, activity and spend charts.")
 
 
 def not_found(**_query: Any) -> html.Div:

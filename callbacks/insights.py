@@ -1,0 +1,102 @@
+"""Insights callbacks: the filter (mirrored into the URL and the CSV links), the dropdown
+options, and one callback per chart, so each chart loads (and is cached) on its own.
+
+Every server callback re-checks the lead role first; a refusal gives the empty-state figure with
+the reason, never data.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from dash import Input, Output, State, callback, clientside_callback, html, no_update
+
+from layouts import ids
+from layouts import insights as page
+from layouts.insights_charts import Figure, empty_figure, figure
+from services import insights
+from services.insights.options import filter_options
+from web.security import require_role
+
+MIN_ROLE = "lead"
+
+
+@callback(
+    Output(page.PROJECT, "options"),
+    Output(page.USER, "options"),
+    Input(page.FILTER_STORE, "id"),
+)
+def load_options(_id: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    try:
+        require_role(MIN_ROLE)
+    except PermissionError:
+        return [], []
+    options = filter_options()
+    return (
+        [{"value": o.value, "label": o.label} for o in options.projects],
+        [{"value": o.value, "label": o.label} for o in options.users],
+    )
+
+
+@callback(
+    Output(page.FILTER_STORE, "data"),
+    Output(ids.URL, "search", allow_duplicate=True),
+    Output(page.ERROR, "children"),
+    Output(page.ERROR, "is_open"),
+    *[Output(page.csv_id(name), "href") for name in insights.CHARTS],
+    Input(page.DATES, "start_date"),
+    Input(page.DATES, "end_date"),
+    Input(page.PROJECT, "value"),
+    Input(page.USER, "value"),
+    Input(page.GRAIN, "value"),
+    prevent_initial_call=True,
+)
+def apply_filter(
+    start: str | None, end: str | None, project: Any, user: Any, grain: str | None
+) -> tuple[Any, ...]:
+    unchanged = [no_update] * len(insights.CHARTS)
+    raw = {"from": start, "to": end, "project": project, "user": user, "grain": grain}
+    try:
+        require_role(MIN_ROLE)
+        f = insights.parse_filter({k: str(v) for k, v in raw.items() if v not in (None, "")})
+    except (PermissionError, insights.InsightsFilterError) as exc:
+        return (no_update, no_update, str(exc), True, *unchanged)
+    params = f.to_params()
+    hrefs = [page.csv_href(name, params) for name in insights.CHARTS]
+    return (params, "?" + urlencode(params), "", False, *hrefs)
+
+
+def _show(chart: str, params: dict[str, Any] | None) -> tuple[Figure, Any]:
+    try:
+        require_role(MIN_ROLE)
+        f = insights.parse_filter(params or {})
+    except (PermissionError, insights.InsightsFilterError) as exc:
+        return empty_figure(str(exc)), html.Div(str(exc), className="text-muted small")
+    rows = insights.chart_rows(chart, f)
+    return figure(chart, rows), page.data_table(insights.table_records(chart, rows))
+
+
+def _register_chart(chart: str) -> None:
+    # One callback per chart: each is its own request, so a slow chart never holds up the rest.
+    def show(params: dict[str, Any] | None) -> tuple[Figure, Any]:
+        return _show(chart, params)
+
+    show.__name__ = f"show_{chart}"
+    callback(
+        Output(page.graph_id(chart), "figure"),
+        Output(page.table_id(chart), "children"),
+        Input(page.FILTER_STORE, "data"),
+    )(show)
+    # Opening the table is display only (the rows came with the figure): no server round trip.
+    clientside_callback(
+        "function(n, open) { return n ? !open : open; }",
+        Output(page.collapse_id(chart), "is_open"),
+        Input(page.toggle_id(chart), "n_clicks"),
+        State(page.collapse_id(chart), "is_open"),
+        prevent_initial_call=True,
+    )
+
+
+for _chart in insights.CHARTS:
+    _register_chart(_chart)
