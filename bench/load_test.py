@@ -32,7 +32,7 @@ import redis
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-PASSWORD = "load-test-password-1"
+PASSWORD = secrets.token_urlsafe(16)  # fresh per run: the bench users exist only for it
 
 
 def free_port() -> int:
@@ -65,7 +65,7 @@ def start_gunicorn(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
         cwd=ROOT,
         env={**env, "PORT": str(port)},
         stdout=subprocess.DEVNULL,
-        stderr=open(Path(env["SOURCINGX_VAR_DIR"]) / "gunicorn.log", "wb"),
+        stderr=open(Path(env["SOURCINGX_VAR_DIR"]) / "gunicorn.log", "wb"),  # noqa: SIM115
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
