@@ -15,7 +15,7 @@ from urllib.parse import unquote, urlsplit
 
 CANONICAL_PREFIX = "https://www.linkedin.com/in/"
 # LinkedIn member ids (the `vmid` of exports) are base64-like and case-sensitive.
-MEMBER_ID = re.compile(r"^AC[a-zA-Z]{2}[A-Za-z0-9_-]{10,}$")
+MEMBER_ID = re.compile(r"^AC[a-zA-Z]{2}[A-Za-z0-9_-]{6,}$")
 # Public slugs: letters (any script, once decoded), digits, hyphens, underscores, dots.
 SLUG = re.compile(r"^[\w\-.%]{2,100}$", re.UNICODE)
 PROFILE_SECTIONS = {"in"}
