@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import logging
 from typing import Any
-from urllib.parse import urlencode
 
 from dash import Input, Output, State, callback, clientside_callback, no_update
+from dash.exceptions import PreventUpdate
 
 from layouts import ids
 from layouts import profiles as page
@@ -29,7 +29,9 @@ def _query(
     seniority: list[str] | None,
     enriched: str | None,
     project: str | None,
+    location_exact: dict[str, Any] | None = None,
 ) -> grid.GridQuery:
+    exact = location_exact or {}
     return grid.parse_grid_query(
         filter_model=request.get("filterModel") or {},
         sort_model=request.get("sortModel") or [],
@@ -38,6 +40,8 @@ def _query(
         seniority=seniority or [],
         enriched={"yes": True, "no": False}.get(enriched or ""),
         project_id=int(project) if project else None,
+        # A link's exact location match holds only while the location text is unchanged.
+        location_exact=bool(exact.get("exact")) and exact.get("location") == (location or ""),
     )
 
 
@@ -48,12 +52,14 @@ def _query(
     Output(page.ERROR, "is_open"),
     Output(ids.URL, "search"),
     Output(page.EXPORT, "href"),
+    Output(page.VIEW, "data"),
     Input(page.GRID, "getRowsRequest"),
     State(page.SEARCH, "value"),
     State(page.LOCATION, "value"),
     State(page.SENIORITY, "value"),
     State(page.ENRICHED, "value"),
     State(page.PROJECT, "value"),
+    State(page.LOCATION_EXACT, "data"),
     State(ids.URL, "search"),
     prevent_initial_call=True,
 )
@@ -64,36 +70,53 @@ def serve_block(
     seniority: list[str] | None,
     enriched: str | None,
     project: str | None,
+    location_exact: dict[str, Any] | None,
     current_search: str | None,
 ) -> tuple[Any, ...]:
-    request = request or {}
+    if not request or "startRow" not in request:
+        # The grid reports an empty getRowsRequest when it mounts; no block waits for it, and
+        # answering it as "rows 0-100 of the default view" would push a wrong URL into history.
+        raise PreventUpdate
     start = max(int(request.get("startRow") or 0), 0)
     end = min(max(int(request.get("endRow") or start + page.BLOCK_SIZE), start), start + MAX_BLOCK)
+    unchanged = (no_update,) * 3  # URL, export link, view: only a first block changes them
     try:
         require_role("recruiter")
-        query = _query(request, search, location, seniority, enriched, project)
+        query = _query(request, search, location, seniority, enriched, project, location_exact)
         block = grid.fetch_block(query, start, end)
     except (grid.GridQueryError, ValueError, PermissionError) as exc:
-        return {"rowData": [], "rowCount": start}, no_update, str(exc), True, no_update, no_update
+        return {"rowData": [], "rowCount": start}, no_update, str(exc), True, *unchanged
     except Exception:
         log.exception("grid block %s-%s failed", start, end)
-        return (
-            {"rowData": [], "rowCount": start},
-            no_update,
-            "Could not load these rows; scroll or change the view to retry.",
-            True,
-            no_update,
-            no_update,
-        )
+        message = "Could not load these rows; scroll or change the view to retry."
+        return {"rowData": [], "rowCount": start}, no_update, message, True, *unchanged
     response = {"rowData": block.rows, "rowCount": block.row_count}
     if start != 0:
-        return response, no_update, no_update, no_update, no_update, no_update
+        return response, no_update, no_update, no_update, *unchanged
     # A first block means a new view: mirror it into the URL (pushState, no re-render).
-    qs = urlencode(grid.query_to_url_params(query))
-    new_search = f"?{qs}" if qs else ""
+    new_search = page.view_search(query)
     count = f"{block.row_count:,} profiles" if block.row_count is not None else ""
     url_out = new_search if new_search != (current_search or "") else no_update
-    return response, count, "", False, url_out, f"/download/profiles.csv{new_search}"
+    export = f"/download/profiles.csv{new_search}"
+    return response, count, "", False, url_out, export, new_search
+
+
+# Browser back/forward changes the URL without telling the pages router when the previous entry
+# was pushed by serve_block above (its Location has refresh=False, so `_pages_location` keeps a
+# stale search and may see "no change"). When the URL no longer describes the view on screen,
+# hand it to the router (Dash's `_pages_location`), which renders the page from the URL again.
+clientside_callback(
+    """function(search, view, pathname) {
+        const nu = window.dash_clientside.no_update;
+        if (pathname !== '/profiles' || view === null || view === undefined) { return nu; }
+        return (search || '') === view ? nu : (search || '');
+    }""",
+    Output("_pages_location", "search"),
+    Input(ids.URL, "search"),
+    State(page.VIEW, "data", allow_optional=True),
+    State(ids.URL, "pathname"),
+    prevent_initial_call=True,
+)
 
 
 # External filters are State of the grid callback; changing one purges the grid's cache so it
@@ -122,10 +145,11 @@ clientside_callback(
 )
 def open_detail(cell: dict[str, Any] | None) -> tuple[Any, Any]:
     require_role("recruiter")
-    row_id = (cell or {}).get("rowId")
-    if row_id is None:
+    try:
+        row_id = int((cell or {}).get("rowId") or "")
+    except (TypeError, ValueError):  # no row (a header or a blank loading row)
         return no_update, no_update
-    detail = grid.profile_detail(int(row_id))
+    detail = grid.profile_detail(row_id)
     return True, detail_panel(detail)
 
 

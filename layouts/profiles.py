@@ -4,6 +4,7 @@ an export link and a detail panel. The URL query string is the whole view state.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
@@ -17,6 +18,9 @@ ENRICHED = "profiles-enriched"
 PROJECT = "profiles-project"
 COUNT = "profiles-count"
 ERROR = "profiles-error"
+LINK_WARNING = "profiles-link-warning"
+VIEW = "profiles-view"
+LOCATION_EXACT = "profiles-location-exact"
 EXPORT = "profiles-export"
 DETAIL = "profiles-detail"
 DETAIL_BODY = "profiles-detail-body"
@@ -144,7 +148,9 @@ def grid(filter_model: dict[str, Any], sort_model: list[dict[str, Any]]) -> dag.
             "suppressHeaderMenuButton": False,
         },
         filterModel=filter_model,
-        getRowId="String(params.data.id)",
+        # The string is evaluated by dash-ag-grid's expression parser, whose scope has no JS
+        # globals such as String (it then returns undefined: AG Grid warning #25); SX is ours.
+        getRowId="SX.rowId(params)",
         dashGridOptions={
             "cacheBlockSize": BLOCK_SIZE,
             "maxBlocksInCache": 50,
@@ -213,6 +219,14 @@ def controls(
     )
 
 
+def view_search(query: Any) -> str:
+    """The canonical `?...` query string of a view ("" for the default view)."""
+    from services.grid import query_to_url_params
+
+    qs = urlencode(query_to_url_params(query))
+    return f"?{qs}" if qs else ""
+
+
 def layout(**query: Any) -> html.Div:
     from services.grid import url_params_to_query
 
@@ -225,6 +239,7 @@ def layout(**query: Any) -> html.Div:
     seniority = list(state.seniority)
     enriched = "any" if state.enriched is None else ("yes" if state.enriched else "no")
     project = "" if state.project_id is None else str(state.project_id)
+    search = view_search(state)
     return html.Div(
         [
             html.Div(
@@ -234,22 +249,34 @@ def layout(**query: Any) -> html.Div:
                     html.A(
                         "Export CSV",
                         id=EXPORT,
-                        href="/download/profiles.csv",
+                        href=f"/download/profiles.csv{search}",
                         className="btn btn-sm btn-outline-secondary",
                     ),
                 ],
                 className="d-flex align-items-center mb-2",
             ),
             controls(state.search, state.location, seniority, enriched, project),
+            # Link problems get their own alert: the grid callback opens and closes ERROR.
             dbc.Alert(
                 problem,
-                id=ERROR,
+                id=LINK_WARNING,
                 color="warning",
                 is_open=bool(problem),
                 dismissable=True,
                 className="py-2",
             ),
+            dbc.Alert(
+                "", id=ERROR, color="warning", is_open=False, dismissable=True, className="py-2"
+            ),
             grid(state.filter_model, list(state.sort_model)),
+            # The view this page shows, as its canonical query string: when the URL changes to
+            # something else (browser back/forward), the page is rendered again from the URL.
+            dcc.Store(id=VIEW, data=search),
+            # An exact location match comes only from a link; it holds while the text is unchanged.
+            dcc.Store(
+                id=LOCATION_EXACT,
+                data={"location": state.location, "exact": state.location_exact},
+            ),
             html.Div(id=PURGE_SINK, style={"display": "none"}),
             dbc.Offcanvas(
                 html.Div(id=DETAIL_BODY),

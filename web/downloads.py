@@ -21,7 +21,8 @@ def profiles_csv() -> Response | tuple[Response, int]:
     except PermissionError as exc:
         return jsonify(error=str(exc)), 403
     try:
-        query = grid.url_params_to_query(request.args.to_dict(flat=True))
+        # Lists for repeated keys, as the page gets them from Dash: the last one wins in both.
+        query = grid.url_params_to_query(request.args.to_dict(flat=False))
     except (grid.GridQueryError, ValueError) as exc:
         return jsonify(error=f"Cannot export this view: {exc}"), 400
     with transaction() as conn:
