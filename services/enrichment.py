@@ -66,6 +66,7 @@ class Parsed:
     seniority: str | None
     years_experience: int | None
     skills: list[str]
+    schools: list[str]
 
 
 def _years(person: PersonData) -> int | None:
@@ -99,6 +100,8 @@ def parse_person(person: PersonData) -> Parsed:
         seniority=_seniority(title),
         years_experience=_years(person),
         skills=list(dict.fromkeys(person.skills.professional_network_skills))[:50],
+        # School filter lists compare against these names (migration 0006).
+        schools=list(dict.fromkeys(s.school for s in person.education.schools if s.school))[:20],
     )
 
 
@@ -111,7 +114,7 @@ def _save(conn: psycopg.Connection, profile_id: int, outcome: ProfileOutcome) ->
             " headline = coalesce(%s, headline), current_title = coalesce(%s, current_title),"
             " current_company = coalesce(%s, current_company), location = coalesce(%s, location),"
             " seniority = coalesce(%s, seniority),"
-            " years_experience = coalesce(%s, years_experience), skills = %s,"
+            " years_experience = coalesce(%s, years_experience), skills = %s, schools = %s,"
             " enrichment_status = 'enriched', enriched_at = now(), enrichment_error = NULL,"
             " updated_at = now() WHERE id = %s",
             (
@@ -123,6 +126,7 @@ def _save(conn: psycopg.Connection, profile_id: int, outcome: ProfileOutcome) ->
                 parsed.seniority,
                 parsed.years_experience,
                 parsed.skills,
+                parsed.schools,
                 profile_id,
             ),
         )

@@ -52,8 +52,29 @@ def _enrich(job: Job) -> None:
     run_enrichment(job)
 
 
+def _apply_filters(job: Job) -> None:
+    from services.filters.apply import run_apply_filters
+
+    run_apply_filters(job)
+
+
+def _screening(job: Job) -> None:
+    from services.screening.job import run_screening
+
+    run_screening(job)
+
+
+def _contact_lookup(job: Job) -> None:
+    from services.contacts import run_contact_lookup
+
+    run_contact_lookup(job)
+
+
 HANDLERS: dict[str, Callable[[Job], None]] = {
     "import_csv": run_import,
     "search_run": _search,
     "enrich": _enrich,
+    "apply_filters": _apply_filters,
+    "screening": _screening,
+    "contact_lookup": _contact_lookup,
 }

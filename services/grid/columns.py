@@ -6,6 +6,7 @@ Nothing outside this table ever becomes an SQL identifier. Row output reads exac
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -63,10 +64,12 @@ ROW_KEYS: tuple[str, ...] = tuple(COLUMNS)
 ID_COLUMN = COLUMNS["id"]
 
 
-def get_column(col_id: object, purpose: str) -> Column:
-    """The allow-listed column for a UI colId, or a GridQueryError naming the refused one."""
-    if isinstance(col_id, str) and col_id in COLUMNS:
-        return COLUMNS[col_id]
+def get_column(col_id: object, purpose: str, columns: Mapping[str, Column] | None = None) -> Column:
+    """The allow-listed column for a UI colId, or a GridQueryError naming the refused one.
+    `columns` is another allow-list (the project view's); the profile grid's by default."""
+    allowed = COLUMNS if columns is None else columns
+    if isinstance(col_id, str) and col_id in allowed:
+        return allowed[col_id]
     raise GridQueryError(f"Unknown column {shown(col_id)} in {purpose}.")
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -68,15 +69,16 @@ Model = dict[str, dict[str, Any]]
 # ---------------------------------------------------------------- validation / canonical form
 
 
-def normalize_filter_model(model: object) -> Model:
-    """A canonical, validated copy of an AG Grid filterModel (raises GridQueryError)."""
+def normalize_filter_model(model: object, columns: Mapping[str, Column] | None = None) -> Model:
+    """A canonical, validated copy of an AG Grid filterModel (raises GridQueryError); columns
+    come from `columns` (the profile grid's allow-list by default)."""
     if model is None:
         return {}
     if not isinstance(model, dict):
         raise GridQueryError("The filter model must be an object of column -> filter.")
     out: Model = {}
     for col_id in sorted(model, key=str):
-        column = get_column(col_id, "filter")
+        column = get_column(col_id, "filter", columns)
         spec = model[col_id]
         if not isinstance(spec, dict):
             raise GridQueryError(f"The filter on {column.col_id} must be an object.")
@@ -210,11 +212,13 @@ def _date_value(column: Column, value: object) -> date:
 # ---------------------------------------------------------------- SQL
 
 
-def compile_filter_model(model: Model, params: Params) -> list[sql.Composable]:
+def compile_filter_model(
+    model: Model, params: Params, columns: Mapping[str, Column] | None = None
+) -> list[sql.Composable]:
     """SQL conditions (to be AND-ed) for a model; the model is re-validated first."""
     parts = []
-    for col_id, spec in normalize_filter_model(model).items():
-        column = get_column(col_id, "filter")
+    for col_id, spec in normalize_filter_model(model, columns).items():
+        column = get_column(col_id, "filter", columns)
         if "conditions" in spec:
             compiled = [_condition_sql(column, c, params) for c in spec["conditions"]]
             parts.append(and_all(compiled) if spec["operator"] == "AND" else or_all(compiled))

@@ -20,6 +20,7 @@ The page layer runs each branch with its own ORDER BY/LIMIT and merges them (UNI
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -41,7 +42,9 @@ class SortKey:
     descending: bool
 
 
-def normalize_sort_model(model: object) -> list[dict[str, str]]:
+def normalize_sort_model(
+    model: object, columns: Mapping[str, Column] | None = None
+) -> list[dict[str, str]]:
     """A canonical, validated copy of AG Grid's sortModel: [{"colId", "sort"}]."""
     if model is None:
         return []
@@ -54,7 +57,7 @@ def normalize_sort_model(model: object) -> list[dict[str, str]]:
     for item in model:
         if not isinstance(item, dict):
             raise GridQueryError("Each sort entry must be an object with colId and sort.")
-        column = get_column(item.get("colId"), "sort")
+        column = get_column(item.get("colId"), "sort", columns)
         if not column.sortable:
             raise GridQueryError(f"Column {column.col_id} cannot be sorted.")
         direction = item.get("sort")
@@ -71,11 +74,13 @@ def normalize_sort_model(model: object) -> list[dict[str, str]]:
     return out
 
 
-def sort_keys(model: list[dict[str, str]]) -> list[SortKey]:
+def sort_keys(
+    model: list[dict[str, str]], columns: Mapping[str, Column] | None = None
+) -> list[SortKey]:
     """The total order: the user's columns, then id (dropped after id, which is unique)."""
     keys: list[SortKey] = []
-    for item in normalize_sort_model(model):
-        keys.append(SortKey(get_column(item["colId"], "sort"), item["sort"] == "desc"))
+    for item in normalize_sort_model(model, columns):
+        keys.append(SortKey(get_column(item["colId"], "sort", columns), item["sort"] == "desc"))
         if item["colId"] == ID_COLUMN.col_id:
             return keys
     primary_desc = keys[0].descending if keys else False

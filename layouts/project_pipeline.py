@@ -1,0 +1,325 @@
+"""The project page's pipeline tabs: the project grid (Profiles), Filters, Screening and
+Shortlist. Pure layout; callbacks/project_pipeline.py fills and drives them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash_ag_grid as dag
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+from layouts.components import job_panel
+from layouts.profiles import NUMBER_FILTER, TEXT_FILTER
+
+GRID = "project-grid"
+GRID_FEEDBACK = "project-grid-feedback"
+GRID_SINK = "project-grid-sink"
+SHORTLIST_SELECTED = "project-shortlist-selected"
+UNSHORTLIST_SELECTED = "project-unshortlist-selected"
+SHORTLIST_STRONG = "project-shortlist-strong"
+SCREEN_SELECTED = "project-screen-selected"
+
+FILTER_LISTS = "project-filter-lists"
+FILTER_SAVE = "project-filter-save"
+FILTER_RUN = "project-filter-run"
+FILTER_FEEDBACK = "project-filter-feedback"
+FILTER_SUMMARY = "project-filter-summary"
+
+MUST_HAVES = "project-crit-must"
+NICE_TO_HAVES = "project-crit-nice"
+DEALBREAKERS = "project-crit-deal"
+NOTES = "project-crit-notes"
+MODEL = "project-crit-model"
+CRITERIA_SAVE = "project-crit-save"
+VERSION = "project-screen-version"
+SCOPE = "project-screen-scope"
+SCREEN_RUN = "project-screen-run"
+SCREEN_RETRY = "project-screen-retry"
+SCREEN_FEEDBACK = "project-screen-feedback"
+SCREEN_COUNTS = "project-screen-counts"
+SCREEN_RESULTS = "project-screen-results"
+SCREEN_STATUS = "project-screen-status"
+
+LOOKUP = "project-lookup"
+LOOKUP_FEEDBACK = "project-lookup-feedback"
+SHORTLIST_TABLE = "project-shortlist-table"
+EXPORT = "project-shortlist-export"
+
+FILTER_SCOPE = "project-filters"
+SCREEN_SCOPE = "project-screening"
+LOOKUP_SCOPE = "project-contacts"
+MODES = (
+    ("", "not applied"),
+    ("must_match", "must match"),
+    ("must_not_match", "must not match"),
+)
+
+
+def mode_id(list_id: int) -> dict[str, Any]:
+    return {"type": "project-filter-mode", "list": list_id}
+
+
+def override_id(screening_id: int, verdict: str) -> dict[str, Any]:
+    return {"type": "project-override", "sid": screening_id, "verdict": verdict}
+
+
+def note_id(screening_id: int) -> dict[str, Any]:
+    return {"type": "project-override-note", "sid": screening_id}
+
+
+def grid_columns() -> list[dict[str, Any]]:
+    return [
+        {
+            "field": "id",
+            "headerName": "ID",
+            "width": 110,
+            **NUMBER_FILTER,
+        },
+        {"field": "full_name", "headerName": "Name", "width": 180, **TEXT_FILTER},
+        {"field": "current_title", "headerName": "Title", "width": 190, **TEXT_FILTER},
+        {"field": "current_company", "headerName": "Company", "width": 160, **TEXT_FILTER},
+        {"field": "location", "headerName": "Location", "width": 140, **TEXT_FILTER},
+        {"field": "filter_outcome", "headerName": "Filters", "width": 110, **TEXT_FILTER},
+        {
+            "field": "filter_reasons",
+            "headerName": "Filter reasons",
+            "width": 260,
+            "sortable": False,
+            "tooltipField": "filter_reasons",
+            **TEXT_FILTER,
+        },
+        {"field": "screening_status", "headerName": "Screening", "width": 120, **TEXT_FILTER},
+        {"field": "screening_fit", "headerName": "Fit", "width": 100, **TEXT_FILTER},
+        {"field": "screening_score", "headerName": "Score", "width": 100, **NUMBER_FILTER},
+        {"field": "shortlisted", "headerName": "Shortlisted", "width": 120, **TEXT_FILTER},
+        {"field": "has_contacts", "headerName": "Contacts", "width": 110, **TEXT_FILTER},
+        {"field": "stage", "headerName": "Stage", "width": 110, **TEXT_FILTER},
+        {"field": "seniority", "headerName": "Seniority", "width": 110, **TEXT_FILTER},
+        {"field": "years_experience", "headerName": "Years", "width": 90, **NUMBER_FILTER},
+        {"field": "enrichment_status", "headerName": "Enriched", "width": 110, **TEXT_FILTER},
+    ]
+
+
+def profiles_tab(project_id: int) -> html.Div:
+    return html.Div(
+        [
+            html.Div(
+                [
+                    dbc.Button(
+                        "Shortlist selected",
+                        id=SHORTLIST_SELECTED,
+                        size="sm",
+                        color="primary",
+                        className="me-2",
+                    ),
+                    dbc.Button(
+                        "Remove selected from shortlist",
+                        id=UNSHORTLIST_SELECTED,
+                        size="sm",
+                        color="secondary",
+                        outline=True,
+                        className="me-2",
+                    ),
+                    dbc.Button(
+                        "Shortlist all strong fits",
+                        id=SHORTLIST_STRONG,
+                        size="sm",
+                        color="success",
+                        outline=True,
+                        className="me-2",
+                    ),
+                    dbc.Button(
+                        "Screen selected",
+                        id=SCREEN_SELECTED,
+                        size="sm",
+                        color="info",
+                        outline=True,
+                        className="me-2",
+                    ),
+                    dcc.Link(
+                        "Open in the full profile grid",
+                        href=f"/profiles?proj={project_id}",
+                        className="small ms-2",
+                    ),
+                ],
+                className="my-2",
+            ),
+            html.Div(id=GRID_FEEDBACK),
+            dag.AgGrid(
+                id=GRID,
+                rowModelType="infinite",
+                columnDefs=grid_columns(),
+                defaultColDef={"sortable": True, "resizable": True, "floatingFilter": True},
+                getRowId="SX.rowId(params)",
+                dashGridOptions={
+                    "cacheBlockSize": 100,
+                    "maxBlocksInCache": 20,
+                    "maxConcurrentDatasourceRequests": 1,
+                    "blockLoadDebounceMillis": 150,
+                    "rowSelection": {"mode": "multiRow", "checkboxes": True},
+                    "theme": "themeAlpine",
+                    "tooltipShowDelay": 300,
+                },
+                style={"height": "65vh", "width": "100%"},
+                className="shadow-sm",
+            ),
+            html.Div(id=GRID_SINK, style={"display": "none"}),
+        ],
+        className="pt-2",
+    )
+
+
+def filters_tab() -> html.Div:
+    return html.Div(
+        [
+            html.P(
+                [
+                    "Choose which of the team's ",
+                    dcc.Link("filter lists", href="/filters"),
+                    " apply to this project and how, then run them over every member.",
+                ],
+                className="small text-muted",
+            ),
+            html.Div(id=FILTER_LISTS),
+            html.Div(
+                [
+                    dbc.Button(
+                        "Save choices", id=FILTER_SAVE, size="sm", color="primary", className="me-2"
+                    ),
+                    dbc.Button("Apply filters", id=FILTER_RUN, size="sm", color="success"),
+                ],
+                className="my-2",
+            ),
+            html.Div(id=FILTER_FEEDBACK),
+            job_panel(FILTER_SCOPE),
+            html.Div(id=FILTER_SUMMARY, className="mt-2"),
+        ],
+        className="pt-3",
+    )
+
+
+def screening_tab() -> html.Div:
+    def area(element_id: str, label: str, hint: str) -> dbc.Col:
+        return dbc.Col(
+            [
+                dbc.Label(label, className="small mb-1"),
+                dbc.Textarea(id=element_id, placeholder=hint, style={"height": "110px"}),
+            ],
+            md=3,
+        )
+
+    return html.Div(
+        [
+            dbc.Row(
+                [
+                    area(MUST_HAVES, "Must-haves", "One per line"),
+                    area(NICE_TO_HAVES, "Nice-to-haves", "One per line"),
+                    area(DEALBREAKERS, "Dealbreakers", "One per line"),
+                    area(NOTES, "Notes", "Anything else the screener should know"),
+                ],
+                className="g-2",
+            ),
+            dbc.Row(
+                [
+                    dbc.Col(dbc.Input(id=MODEL, placeholder="Model (default gpt-4o-mini)"), md=3),
+                    dbc.Col(
+                        dbc.Button(
+                            "Save criteria (new prompt version)",
+                            id=CRITERIA_SAVE,
+                            size="sm",
+                            color="primary",
+                        ),
+                        md=4,
+                    ),
+                ],
+                className="g-2 my-2",
+            ),
+            html.Hr(),
+            dbc.Row(
+                [
+                    dbc.Col(dcc.Dropdown(id=VERSION, placeholder="Prompt version"), md=3),
+                    dbc.Col(
+                        dbc.Select(
+                            id=SCOPE,
+                            value="passed",
+                            options=[
+                                {"label": "Profiles that passed the filters", "value": "passed"},
+                                {"label": "All project members", "value": "all"},
+                            ],
+                        ),
+                        md=3,
+                    ),
+                    dbc.Col(
+                        [
+                            dbc.Button(
+                                "Run screening",
+                                id=SCREEN_RUN,
+                                size="sm",
+                                color="success",
+                                className="me-2",
+                            ),
+                            dbc.Button(
+                                "Retry failed",
+                                id=SCREEN_RETRY,
+                                size="sm",
+                                color="warning",
+                                outline=True,
+                            ),
+                        ],
+                        md=4,
+                    ),
+                ],
+                className="g-2 mb-2",
+            ),
+            html.Div(id=SCREEN_FEEDBACK),
+            job_panel(SCREEN_SCOPE),
+            html.Div(id=SCREEN_COUNTS, className="small my-2"),
+            dbc.Select(
+                id=SCREEN_STATUS,
+                value="",
+                options=[
+                    {"label": "All results", "value": ""},
+                    {"label": "Done", "value": "done"},
+                    {"label": "Failed", "value": "failed"},
+                    {"label": "Pending", "value": "pending"},
+                ],
+                size="sm",
+                style={"maxWidth": "200px"},
+                className="mb-2",
+            ),
+            html.Div(id=SCREEN_RESULTS),
+        ],
+        className="pt-3",
+    )
+
+
+def shortlist_tab(project_id: int) -> html.Div:
+    return html.Div(
+        [
+            html.Div(
+                [
+                    dbc.Button(
+                        "Look up contacts", id=LOOKUP, size="sm", color="primary", className="me-2"
+                    ),
+                    html.A(
+                        "Export shortlist CSV",
+                        id=EXPORT,
+                        href=f"/download/projects/{project_id}/shortlist.csv",
+                        className="btn btn-sm btn-outline-secondary",
+                    ),
+                ],
+                className="mb-2",
+            ),
+            html.P(
+                "Looks up emails and phones in SalesQL for shortlisted profiles without known "
+                "contacts, within SalesQL's per-minute and daily limits and the team's credit "
+                "budget.",
+                className="small text-muted",
+            ),
+            html.Div(id=LOOKUP_FEEDBACK),
+            job_panel(LOOKUP_SCOPE),
+            html.Div(id=SHORTLIST_TABLE, className="mt-2"),
+        ],
+        className="pt-3",
+    )
