@@ -12,10 +12,11 @@ import dash
 from dash import Dash
 from flask import Flask, has_request_context
 
-from layouts import admin, home, placeholders, shell
+from layouts import admin, home, placeholders, projects, shell
+from services.logs import configure_logging
 from services.runtime import export_service_urls, resolve_service_urls
 from services.settings import PROJECT_ROOT, Settings, get_settings
-from web import health, login, security
+from web import health, login, observability, security
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +44,38 @@ def _register_pages() -> None:
         title="Profiles · SourcingX",
         layout=profiles.layout,
     )
-    dash.register_page("projects", path="/projects", name="Projects", layout=placeholders.projects)
-    dash.register_page("insights", path="/insights", name="Insights", layout=placeholders.insights)
+    dash.register_page(
+        "projects",
+        path="/projects",
+        name="Projects",
+        title="Projects · SourcingX",
+        layout=projects.list_layout,
+    )
+    dash.register_page(
+        "project",
+        path_template="/projects/<project_id>",
+        name="Project",
+        title="Project · SourcingX",
+        layout=projects.project_layout,
+    )
+    from layouts import insights
+
+    dash.register_page(
+        "insights",
+        path="/insights",
+        name="Insights",
+        title="Insights · SourcingX",
+        layout=insights.layout,
+    )
+    from layouts import filters
+
+    dash.register_page(
+        "filters",
+        path="/filters",
+        name="Filters",
+        title="Filters · SourcingX",
+        layout=filters.layout,
+    )
     dash.register_page("admin", path="/admin", name="Admin", layout=admin.layout)
     dash.register_page(
         "not_found_404", path="/404", name="Not found", layout=placeholders.not_found
@@ -67,13 +98,22 @@ def _shell_layout() -> object:
 
 def create_app() -> Dash:
     settings = _resolved_settings()
+    configure_logging()
     server = Flask(__name__)
+    observability.install(server)  # first, so even refused requests get an id and a metric
     security.install(server, settings)
     server.register_blueprint(login.bp)
     server.register_blueprint(health.bp)
     from web import downloads
 
     server.register_blueprint(downloads.bp)
+    from web import admin_download, insights_download
+
+    server.register_blueprint(insights_download.bp)
+    server.register_blueprint(admin_download.bp)
+    from web import shortlist_download
+
+    server.register_blueprint(shortlist_download.bp)
     app = Dash(
         __name__,
         server=server,  # type: ignore[arg-type]

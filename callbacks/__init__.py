@@ -1,3 +1,13 @@
 """Callbacks: inputs → one service call → component props. Importing this registers them all."""
 
-from callbacks import admin, home, jobs, profiles, shell  # noqa: F401
+from callbacks import (  # noqa: F401
+    admin,
+    filters,
+    home,
+    insights,
+    jobs,
+    profiles,
+    project_pipeline,
+    projects,
+    shell,
+)

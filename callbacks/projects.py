@@ -354,7 +354,8 @@ def show_imports(project_id: int, _label: Any) -> Any:
 def show_jobs(project_id: int, *_: Any) -> Any:
     user = require_role("recruiter")
     trigger = ctx.triggered_id
-    if isinstance(trigger, dict) and ctx.triggered and ctx.triggered[0]["value"]:
+    is_action = isinstance(trigger, dict) and trigger.get("type") == "job-action"
+    if is_action and ctx.triggered and ctx.triggered[0]["value"]:
         act = jobs.cancel if trigger["action"] == "cancel" else jobs.retry
         act(int(trigger["job"]), user.id)
     items = jobs.list_jobs(project_id, limit=30)
@@ -390,3 +391,13 @@ def show_jobs(project_id: int, *_: Any) -> Any:
             ]
         )
     return _table(("#", "Kind", "Status", "Progress", "Counts", "Details", ""), rows)
+
+
+@callback(
+    Output(ids.URL, "search", allow_duplicate=True),
+    Input(page.TABS, "active_tab"),
+    prevent_initial_call=True,
+)
+def remember_tab(tab: str | None) -> str:
+    """The open tab goes into the URL, so a link or a reload opens the same tab."""
+    return f"?tab={tab}" if tab and tab != "overview" else ""

@@ -8,6 +8,7 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from layouts import project_pipeline
 from layouts.components import job_panel
 
 LIST = "projects-list"
@@ -43,7 +44,16 @@ UPLOAD_FEEDBACK = "project-upload-feedback"
 IMPORT_HISTORY = "project-import-history"
 JOBS_TABLE = "project-jobs"
 JOBS_REFRESH = "project-jobs-refresh"
-TAB_NAMES = ("overview", "profiles", "searches", "imports", "jobs")
+TAB_NAMES = (
+    "overview",
+    "profiles",
+    "filters",
+    "screening",
+    "shortlist",
+    "searches",
+    "imports",
+    "jobs",
+)
 
 
 def list_layout(**_query: Any) -> html.Div:
@@ -199,20 +209,8 @@ def _imports_tab() -> html.Div:
 
 
 def _profiles_tab(project_id: int) -> html.Div:
-    return html.Div(
-        [
-            html.P(
-                "The project's profiles in the full profile grid, with every filter, sort, "
-                "export and detail:",
-                className="mt-3",
-            ),
-            dcc.Link(
-                "Open this project's profiles",
-                href=f"/profiles?proj={project_id}",
-                className="btn btn-outline-primary btn-sm",
-            ),
-        ]
-    )
+    # The project grid: members with filter outcome, verdict, shortlist and contact columns.
+    return project_pipeline.profiles_tab(project_id)
 
 
 def _jobs_tab() -> html.Div:
@@ -240,6 +238,13 @@ def project_layout(project_id: str = "", tab: str = "overview", **_query: Any) -
                 [
                     dbc.Tab(_overview_tab(), label="Overview", tab_id="overview"),
                     dbc.Tab(_profiles_tab(pid), label="Profiles", tab_id="profiles"),
+                    dbc.Tab(project_pipeline.filters_tab(), label="Filters", tab_id="filters"),
+                    dbc.Tab(
+                        project_pipeline.screening_tab(), label="Screening", tab_id="screening"
+                    ),
+                    dbc.Tab(
+                        project_pipeline.shortlist_tab(pid), label="Shortlist", tab_id="shortlist"
+                    ),
                     dbc.Tab(_searches_tab(), label="Searches", tab_id="searches"),
                     dbc.Tab(_imports_tab(), label="Imports", tab_id="imports"),
                     dbc.Tab(_jobs_tab(), label="Jobs", tab_id="jobs"),

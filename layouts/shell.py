@@ -11,6 +11,7 @@ from layouts import ids
 NAV_ITEMS = (
     ("Profiles", "/profiles"),
     ("Projects", "/projects"),
+    ("Filters", "/filters"),
     ("Insights", "/insights"),
     ("Admin", "/admin"),
 )

@@ -62,17 +62,7 @@ def _split(raw: str) -> tuple[str, list[str]] | None:
     return host, segments
 
 
-def member_id_from(value: str | None) -> str | None:
-    """A member id from a bare id or from a Sales Navigator / member-id URL, else None."""
-    if not value:
-        return None
-    candidate = value.strip()
-    if MEMBER_ID.match(candidate):
-        return candidate
-    split = _split(candidate)
-    if split is None:
-        return None
-    _, segments = split
+def _member_from_segments(segments: list[str]) -> str | None:
     if (
         len(segments) >= 3
         and segments[0].lower() == "sales"
@@ -85,14 +75,7 @@ def member_id_from(value: str | None) -> str | None:
     return None
 
 
-def normalize_profile_url(value: str | None) -> str | None:
-    """`https://www.linkedin.com/in/<slug>` (slug lowercased, decoded) for a public profile URL."""
-    if not value:
-        return None
-    split = _split(value)
-    if split is None:
-        return None
-    _, segments = split
+def _url_from_segments(segments: list[str]) -> str | None:
     if len(segments) < 2 or segments[0].lower() not in PROFILE_SECTIONS:
         return None
     slug = segments[1].strip()
@@ -101,12 +84,42 @@ def normalize_profile_url(value: str | None) -> str | None:
     return CANONICAL_PREFIX + slug.lower()
 
 
+def _parse(value: str | None) -> tuple[str | None, str | None]:
+    """(canonical URL, member id) of one value, parsing it once."""
+    if not value:
+        return None, None
+    candidate = value.strip()
+    if MEMBER_ID.match(candidate):
+        return None, candidate
+    split = _split(candidate)
+    if split is None:
+        return None, None
+    _, segments = split
+    return _url_from_segments(segments), _member_from_segments(segments)
+
+
+def member_id_from(value: str | None) -> str | None:
+    """A member id from a bare id or from a Sales Navigator / member-id URL, else None."""
+    return _parse(value)[1]
+
+
+def normalize_profile_url(value: str | None) -> str | None:
+    """`https://www.linkedin.com/in/<slug>` (slug lowercased, decoded) for a public profile URL."""
+    return _parse(value)[0]
+
+
 def profile_key(*candidates: str | None, vmid: str | None = None) -> ProfileKey:
     """Combine everything an export row says about a person into one key.
 
     The first candidate that is a public profile URL gives the URL; the vmid, or the first
     candidate that carries a member id, gives the member id.
     """
-    url = next((u for u in map(normalize_profile_url, candidates) if u), None)
-    member = member_id_from(vmid) or next((m for m in map(member_id_from, candidates) if m), None)
+    url: str | None = None
+    member = _parse(vmid)[1] if vmid else None
+    for candidate in candidates:
+        if url is not None and member is not None:
+            break
+        found_url, found_member = _parse(candidate)
+        url = url or found_url
+        member = member or found_member
     return ProfileKey(url=url, member_id=member)

@@ -62,13 +62,19 @@ def _body(dep: dict[str, Any]) -> dict[str, Any]:
             ident = json.loads(ident)
         return {"id": ident, "property": item["property"], "value": None}
 
-    outputs = [o for o in re.split(r"\.\.\.", dep["output"].strip(".")) if o]
+    def out(spec: str) -> dict[str, Any]:
+        ident, prop = spec.rsplit(".", 1)
+        return {
+            "id": json.loads(ident) if ident.startswith("{") else ident,
+            "property": prop.split("@")[0],
+        }
+
+    # The renderer sends a list for multi-output callbacks ("..a.b...c.d..") and a dict otherwise.
+    specs = [o for o in re.split(r"\.\.\.", dep["output"].strip(".")) if o]
+    multi = dep["output"].startswith("..")
     return {
         "output": dep["output"],
-        "outputs": [
-            {"id": o.rsplit(".", 1)[0], "property": o.rsplit(".", 1)[1].split("@")[0]}
-            for o in outputs
-        ],
+        "outputs": [out(o) for o in specs] if multi else out(specs[0]),
         "inputs": [ref(i) for i in dep["inputs"]],
         "state": [ref(s) for s in dep["state"]],
         "changedPropIds": [],
