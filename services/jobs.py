@@ -199,8 +199,9 @@ def stale_jobs(stale_after_s: int) -> list[int]:
 def touch_queued(job_id: int) -> None:
     """Mark a re-enqueued job as freshly queued, so the next reaper round leaves it alone."""
     with transaction() as conn:
-        conn.execute("UPDATE jobs SET updated_at = now() WHERE id = %s AND status = 'queued'",
-                     (job_id,))
+        conn.execute(
+            "UPDATE jobs SET updated_at = now() WHERE id = %s AND status = 'queued'", (job_id,)
+        )
 
 
 def is_cancelled(job_id: int) -> bool:

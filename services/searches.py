@@ -117,7 +117,7 @@ def start_search(
             search_id,
             {"project_id": project_id, "kind": kind, "count": count},
         )
-    jobs.enqueue(job_id)
+    jobs.enqueue_or_defer(job_id)
     return search_id, job_id
 
 

@@ -70,7 +70,10 @@ def gunicorn(db: psycopg.Connection) -> Iterator[tuple[str, subprocess.Popen[byt
     env = {**os.environ, "PORT": str(port), "WEB_CONCURRENCY": "2", "WEB_THREADS": "4"}
     proc = subprocess.Popen(
         [str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py", "app:server"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
     wait_for(lambda: _answers(f"{base}/healthz"), timeout_s=30)
@@ -135,8 +138,10 @@ def test_pages_keep_working_while_redis_restarts_and_jobs_recover(
     url = embedded.start_redis(var)
     _use(monkeypatch, REDIS_URL=url)
     create_user(db, "rita@example.com", "recruiter")
-    db.execute("INSERT INTO profiles (linkedin_url, full_name) VALUES"
-               " ('https://www.linkedin.com/in/a-a', 'A'), ('https://www.linkedin.com/in/b-b', 'B')")
+    db.execute(
+        "INSERT INTO profiles (linkedin_url, full_name) VALUES"
+        " ('https://www.linkedin.com/in/a-a', 'A'), ('https://www.linkedin.com/in/b-b', 'B')"
+    )
     client: Any = server.test_client()
     login(client, "rita@example.com")
     embedded.stop_redis(var)
@@ -209,9 +214,12 @@ def test_provider_outage_jobs_back_off_and_finish_afterwards(
     with celery_worker():
         job = wait_for(lambda: (j := jobs.get_job(job_id)) and j.finished and j, timeout_s=90)
     assert job.status == "done" and (job.done, job.failed) == (30, 0)
-    failed_attempts = db.execute("SELECT count(*) FROM api_usage WHERE provider = 'crustdata'"
-                                 " AND http_status >= 500").fetchone()
+    failed_attempts = db.execute(
+        "SELECT count(*) FROM api_usage WHERE provider = 'crustdata' AND http_status >= 500"
+    ).fetchone()
     assert failed_attempts is not None and failed_attempts[0] >= 1  # it met the outage…
-    first_ok = db.execute("SELECT extract(epoch FROM min(ts)) FROM api_usage WHERE provider ="
-                          " 'crustdata' AND operation = 'person_enrich' AND status = 'ok'").fetchone()
+    first_ok = db.execute(
+        "SELECT extract(epoch FROM min(ts)) FROM api_usage WHERE provider ="
+        " 'crustdata' AND operation = 'person_enrich' AND status = 'ok'"
+    ).fetchone()
     assert first_ok is not None and float(first_ok[0]) >= outage_end - 0.5  # …and waited it out

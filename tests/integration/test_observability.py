@@ -22,8 +22,9 @@ def client(db: psycopg.Connection) -> Any:
     return server.test_client()
 
 
-def test_metrics_need_an_admin_or_the_token(client: Any, db: psycopg.Connection,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_metrics_need_an_admin_or_the_token(
+    client: Any, db: psycopg.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert client.get("/metrics").status_code == 401
     create_user(db, "rita@example.com", "recruiter")
     login(client, "rita@example.com")
@@ -42,10 +43,13 @@ def test_callbacks_are_measured_by_name_and_requests_carry_an_id(
 ) -> None:
     create_user(db, "ada@example.com", "admin")
     login(client, "ada@example.com")
-    resp = dash_post(client, "nav-profile-count.children",
-                     {"id": "nav-profile-count", "property": "children"},
-                     [{"id": "url", "property": "pathname", "value": "/"}],
-                     headers={"X-Request-ID": "trace-abc-12345"})
+    resp = dash_post(
+        client,
+        "nav-profile-count.children",
+        {"id": "nav-profile-count", "property": "children"},
+        [{"id": "url", "property": "pathname", "value": "/"}],
+        headers={"X-Request-ID": "trace-abc-12345"},
+    )
     assert resp.headers["X-Request-ID"] == "trace-abc-12345"
     assert len(client.get("/healthz").headers["X-Request-ID"]) == 16  # generated when absent
     text = client.get("/metrics").get_data(as_text=True)
@@ -59,9 +63,13 @@ def test_a_job_enqueued_by_a_request_carries_its_request_id(
     login(client, "rita@example.com")
     store = {"id": {"type": "job-store", "scope": "home"}, "property": "data"}
     interval = {"id": {"type": "job-interval", "scope": "home"}, "property": "disabled"}
-    resp = dash_post(client, output_key(client, '"scope":"home","type":"job-store"'),
-                     [store, interval], [{"id": "home-recount", "property": "n_clicks", "value": 1}],
-                     headers={"X-Request-ID": "req-follow-me-1"})
+    resp = dash_post(
+        client,
+        output_key(client, '"scope":"home","type":"job-store"'),
+        [store, interval],
+        [{"id": "home-recount", "property": "n_clicks", "value": 1}],
+        headers={"X-Request-ID": "req-follow-me-1"},
+    )
     job_id = resp.get_json()["response"]['{"scope":"home","type":"job-store"}']["data"]["job_id"]
     job = jobs.get_job(job_id)
     assert job is not None and job.request_id == "req-follow-me-1"
