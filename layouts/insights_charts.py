@@ -34,7 +34,16 @@ def _fig(traces: list[dict[str, Any]], **layout: Any) -> Figure:
         "hoverlabel": {"namelength": -1},
         "plot_bgcolor": "white",
     }
+    # Long labels (stage names, recruiters, projects) push the plot area instead of being cut.
+    for axis in ("xaxis", "yaxis"):
+        layout[axis] = {"automargin": True, **layout.get(axis, {})}
     return {"data": traces, "layout": {**base, **layout}}
+
+
+def _day_label(value: Any) -> str:
+    """Periods as plain dates on a category axis: a date axis with one or two bars invents
+    sub-second ticks around them."""
+    return value.strftime("%Y-%m-%d") if hasattr(value, "strftime") else str(value)[:10]
 
 
 def empty_figure(text: str = EMPTY_TEXT) -> Figure:
@@ -59,7 +68,9 @@ def funnel_figure(rows: Sequence[FunnelRow]) -> Figure:
             "name": row.project_name,
             "y": labels,
             "x": row.counts(),
-            "textinfo": "value+percent previous",
+            # Share of sourced: a stage after an empty one (screening everyone, say) would read
+            # "Infinity%" as a share of the stage before; the hover still shows both.
+            "textinfo": "value+percent initial",
             "visible": True if index <= VISIBLE_FUNNELS else "legendonly",
             "hovertemplate": "%{y}: %{x:,}<br>%{percentPrevious:.1%} of the stage before"
             "<br>%{percentInitial:.1%} of sourced<extra>%{fullData.name}</extra>",
@@ -138,13 +149,13 @@ def activity_figure(rows: Sequence[ActivityRow]) -> Figure:
         traces.append(
             _bar(
                 name=user,
-                x=[p.isoformat() for p in periods],
+                x=[_day_label(p) for p in periods],
                 y=[sum(b) for b in breakdown],
                 customdata=breakdown,
                 hovertemplate=hover,
             )
         )
-    return _fig(traces, barmode="stack")
+    return _fig(traces, barmode="stack", xaxis={"type": "category"})
 
 
 def _by_provider(rows: Sequence[Any]) -> dict[str, list[Any]]:
@@ -158,7 +169,7 @@ def spend_daily_figure(rows: Sequence[DailySpendRow]) -> Figure:
     traces = [
         _bar(
             name=provider,
-            x=[r.day.isoformat() for r in items],
+            x=[_day_label(r.day) for r in items],
             y=[r.cost_usd for r in items],
             customdata=[[r.calls, r.units] for r in items],
             hovertemplate="%{x}: $%{y:,.4f}<br>%{customdata[0]:,} calls,"
@@ -166,7 +177,12 @@ def spend_daily_figure(rows: Sequence[DailySpendRow]) -> Figure:
         )
         for provider, items in _by_provider(rows).items()
     ]
-    return _fig(traces, barmode="stack", yaxis={"tickprefix": "$"})
+    return _fig(
+        traces,
+        barmode="stack",
+        yaxis={"tickprefix": "$"},
+        xaxis={"type": "category", "categoryorder": "category ascending"},
+    )
 
 
 def spend_users_figure(rows: Sequence[UserSpendRow]) -> Figure:
@@ -231,7 +247,7 @@ def budgets_figure(rows: Sequence[BudgetRow]) -> Figure:
         "<br>used %{customdata[0]:,.4f} of %{customdata[1]} %{customdata[4]}"
         "<br>left %{customdata[2]}<br>average %{customdata[3]:,.4f} per day<extra></extra>",
     )
-    return _fig([trace], yaxis={"tickformat": ".0%"})
+    return _fig([trace], yaxis={"tickformat": ".1%", "rangemode": "tozero"})
 
 
 def freshness_figure(rows: Sequence[FreshnessRow]) -> Figure:

@@ -16,7 +16,7 @@ from locust import HttpUser, between, events, task
 
 TOTAL_ROWS = int(os.environ.get("LOAD_TOTAL_ROWS", "1000000"))
 PROJECT_IDS = [int(p) for p in os.environ.get("LOAD_PROJECT_IDS", "1").split(",") if p]
-CHARTS = os.environ.get("LOAD_CHARTS", "funnel,scores,fits,spend_day,freshness").split(",")
+CHARTS = os.environ.get("LOAD_CHARTS", "funnel,scores,fits,spend_daily,freshness").split(",")
 SORTS = [
     [{"colId": "current_company", "sort": "desc"}],
     [{"colId": "full_name", "sort": "asc"}],
@@ -86,7 +86,9 @@ class DashUser(HttpUser):
     def callback(
         self, fragment: str, values: dict[tuple[str, str], Any], changed: str, name: str
     ) -> Any:
-        dep = next(d for d in self.deps if fragment in d["output"])
+        dep = next((d for d in self.deps if fragment in d["output"]), None)
+        if dep is None:  # a renamed callback must show up as a failure, not vanish from stats
+            raise RuntimeError(f"no callback registered for {fragment}")
         with self.client.post(
             "/_dash-update-component",
             json=_body(dep, values, changed),
