@@ -12,11 +12,20 @@ import dash
 from dash import Dash
 from flask import Flask, has_request_context
 
-from layouts import admin, home, placeholders, projects, shell
+from layouts import admin, filters, home, insights, placeholders, profiles, projects, shell
 from services.logs import configure_logging
 from services.runtime import export_service_urls, resolve_service_urls
 from services.settings import PROJECT_ROOT, Settings, get_settings
-from web import health, login, observability, security
+from web import (
+    admin_download,
+    downloads,
+    health,
+    insights_download,
+    login,
+    observability,
+    security,
+    shortlist_download,
+)
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +44,6 @@ def _resolved_settings() -> Settings:
 
 def _register_pages() -> None:
     dash.register_page("home", path="/", name="Overview", title="SourcingX", layout=home.layout)
-    from layouts import profiles
-
     dash.register_page(
         "profiles",
         path="/profiles",
@@ -58,8 +65,6 @@ def _register_pages() -> None:
         title="Project · SourcingX",
         layout=projects.project_layout,
     )
-    from layouts import insights
-
     dash.register_page(
         "insights",
         path="/insights",
@@ -67,8 +72,6 @@ def _register_pages() -> None:
         title="Insights · SourcingX",
         layout=insights.layout,
     )
-    from layouts import filters
-
     dash.register_page(
         "filters",
         path="/filters",
@@ -102,18 +105,15 @@ def create_app() -> Dash:
     server = Flask(__name__)
     observability.install(server)  # first, so even refused requests get an id and a metric
     security.install(server, settings)
-    server.register_blueprint(login.bp)
-    server.register_blueprint(health.bp)
-    from web import downloads
-
-    server.register_blueprint(downloads.bp)
-    from web import admin_download, insights_download
-
-    server.register_blueprint(insights_download.bp)
-    server.register_blueprint(admin_download.bp)
-    from web import shortlist_download
-
-    server.register_blueprint(shortlist_download.bp)
+    for blueprint in (
+        login.bp,
+        health.bp,
+        downloads.bp,
+        insights_download.bp,
+        admin_download.bp,
+        shortlist_download.bp,
+    ):
+        server.register_blueprint(blueprint)
     app = Dash(
         __name__,
         server=server,  # type: ignore[arg-type]
