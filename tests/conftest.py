@@ -37,14 +37,23 @@ def _with_redis_db(url: str, db: int) -> str:
     return urlunsplit(parts._replace(path=f"/{db}"))
 
 
-_STARTED: list[str] = []  # embedded servers this test session started (and must stop)
+# Embedded servers this test session started (and must stop), kept in the environment because
+# pytest may import this module under two names and only one of them runs the start-up.
+STARTED_ENV = "SX_TEST_EMBEDDED_STARTED"
+
+
+def _started(name: str) -> None:
+    os.environ[STARTED_ENV] = ",".join(filter(None, [os.environ.get(STARTED_ENV, ""), name]))
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if os.getpid() != int(os.environ.get("SX_TEST_OWNER_PID", "0")):
+        return  # a subprocess that inherited the environment owns nothing
     var_dir = Path(os.environ["SOURCINGX_VAR_DIR"])
-    if "redis" in _STARTED:
+    started = os.environ.get(STARTED_ENV, "").split(",")
+    if "redis" in started:
         embedded.stop_redis(var_dir)
-    if "postgres" in _STARTED:
+    if "postgres" in started:
         embedded.stop_postgres(var_dir)
 
 
@@ -69,8 +78,8 @@ def _prepare_environment() -> None:
             conn.execute(f'CREATE DATABASE "{db_name}"')
         os.environ["DATABASE_URL"] = _with_database(server_url, db_name)
     else:
-        uri = embedded.start_postgres(var_dir, stop_on_exit=True)
-        _STARTED.append("postgres")
+        uri = embedded.start_postgres(var_dir, stop_on_exit=False)  # stopped at session end
+        _started("postgres")
         with psycopg.connect(uri, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{db_name}"')
             conn.execute(f'CREATE DATABASE "{db_name}"')
@@ -81,8 +90,9 @@ def _prepare_environment() -> None:
     redis_db = int(os.environ.get("SX_TEST_REDIS_DB", "15"))
     if not redis_url:
         redis_url = embedded.start_redis(var_dir)
-        _STARTED.append("redis")
+        _started("redis")
     os.environ["REDIS_URL"] = _with_redis_db(redis_url, redis_db)
+    os.environ["SX_TEST_OWNER_PID"] = str(os.getpid())
     os.environ["SX_TEST_PREPARED"] = "1"  # subprocesses (workers, servers) inherit the same setup
 
 
