@@ -7,6 +7,7 @@ REDIS_URL/TEST_REDIS_URL with database SX_TEST_REDIS_DB (default 15), else the e
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 from collections.abc import Iterator
@@ -47,6 +48,9 @@ def _started(name: str) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    # pgserver logs from atexit handlers, after pytest has closed the streams it captured;
+    # silence it so the run ends on pytest's summary line, not on "--- Logging error ---".
+    logging.getLogger("pgserver").disabled = True
     if os.getpid() != int(os.environ.get("SX_TEST_OWNER_PID", "0")):
         return  # a subprocess that inherited the environment owns nothing
     var_dir = Path(os.environ["SOURCINGX_VAR_DIR"])
