@@ -78,10 +78,10 @@ def select_list(alias: str = ALIAS) -> sql.Composable:
     return sql.SQL(", ").join(COLUMNS[k].ref(alias) for k in ROW_KEYS)
 
 
-def row_to_json(row: dict[str, Any]) -> dict[str, Any]:
+def row_to_json(row: dict[str, Any], keys: tuple[str, ...] = ROW_KEYS) -> dict[str, Any]:
     """A DB row (dict_row) as grid row data: timestamps as ISO strings, skills as a list."""
     out: dict[str, Any] = {}
-    for key in ROW_KEYS:
+    for key in keys:
         value = row[key]
         if isinstance(value, datetime):
             value = value.isoformat()

@@ -10,14 +10,11 @@ scoped rows instead of the profile grid's keyset machinery.
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
-
 from psycopg import sql
 from psycopg.rows import dict_row
 
 from services.db import transaction
-from services.grid.columns import COLUMNS, Column
+from services.grid.columns import COLUMNS, Column, row_to_json
 from services.grid.errors import GridQueryError
 from services.grid.filters import compile_filter_model, normalize_filter_model
 from services.grid.pages import MAX_BLOCK_ROWS, BlockResult
@@ -81,18 +78,6 @@ def _view(project_id: int, params: Params) -> sql.Composable:
     return sql.SQL(VIEW_SQL).format(project=params.add(project_id))
 
 
-def _row(row: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key in ROW_KEYS:
-        value = row[key]
-        if isinstance(value, datetime):
-            value = value.isoformat()
-        elif key == "skills":
-            value = list(value or [])
-        out[key] = value
-    return out
-
-
 def fetch_project_block(
     project_id: int,
     filter_model: object,
@@ -133,4 +118,4 @@ def fetch_project_block(
             )
             found = conn.execute(count, count_params.values).fetchone()
             total = int(found[0]) if found else 0
-    return BlockResult([_row(r) for r in rows], total, "deferred")
+    return BlockResult([row_to_json(r, ROW_KEYS) for r in rows], total, "deferred")
