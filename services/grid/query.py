@@ -96,7 +96,8 @@ def parse_grid_query(
         seniority=tuple(sorted(set(seniority))),
         enriched=enriched,
         project_id=project_id,
-        location_exact=location_exact,
+        # "exact" means nothing without a location; keeping it would split cache keys and URLs
+        location_exact=location_exact and bool(location.strip()),
     )
 
 
