@@ -11,7 +11,9 @@ the way the Dash renderer builds them (output, outputs, inputs, state, changedPr
 Measured, each as p50/p95 of --repeat sequential requests on one keep-alive connection:
 first page, deep page (row 900,000) right after the preceding block was served ("scrolled",
 keyset) and cold ("jump", deferred join), a deep page sorted by current_company desc (cold), a
-text-filtered and a combined-filter first page, and a first page whose count is cold / cached.
+text-filtered and a combined-filter first page, and a text-filtered first page whose count is
+cold / cached (a first block never waits for a count: an uncounted view answers rowCount None and
+the page asks for its count with a second callback, measured on its own, cold and cached).
 In the same run: the same pages through `services.grid.fetch_block` in this process ("sql") and
 the exact statements it issues replayed on a plain psycopg connection ("psycopg"), plus a naive
 `ORDER BY id OFFSET 900000 LIMIT 100`. Then --warmup-mixed and --mixed grid requests of mixed
@@ -167,6 +169,10 @@ class DashGrid:
             for part in self.output.strip(".").split("...")
         ]
         self.inputs = [(i["id"], i["property"]) for i in dep["inputs"]]
+        counts = [d for d in deps if d["output"].startswith("profiles-count.children@")]
+        if len(counts) != 1:
+            raise SystemExit(f"expected one count callback, found {len(counts)}")
+        self.count_dep = counts[0]
         self.state = [(s["id"], s["property"]) for s in dep["state"]]
 
     def body(self, view: View, start: int, end: int) -> dict[str, Any]:
@@ -207,6 +213,26 @@ class DashGrid:
         if "profiles-error" in out and out["profiles-error"].get("is_open"):
             raise RuntimeError(f"grid error: {out['profiles-error']}")
         return dict(out[GRID]["getRowsResponse"])
+
+    def count(self, view: View) -> str:
+        """POST the count callback the way the page does after an uncounted first block."""
+        from layouts.profiles import view_search
+
+        dep = self.count_dep
+        request = {"view": view_search(view.grid_query()), "n": time.time_ns()}
+        body = {
+            "output": dep["output"],
+            "outputs": {"id": "profiles-count", "property": "children"},
+            "inputs": [{"id": "profiles-count-request", "property": "data", "value": request}],
+            "state": [],
+            "changedPropIds": ["profiles-count-request.data"],
+        }
+        resp = self.client.post(
+            "/_dash-update-component", json=body, headers={"Origin": self.origin}
+        )
+        if resp.status_code != 200:
+            raise RuntimeError(f"count callback answered {resp.status_code}: {resp.text[:300]}")
+        return str(resp.json()["response"]["profiles-count"]["children"])
 
 
 def ensure_user(db_url: str) -> str:
@@ -309,7 +335,7 @@ def main() -> None:
     from psycopg import sql as psql
 
     from services import migrate
-    from services.grid import fetch_block, pages
+    from services.grid import count_rows, fetch_block, pages
     from services.grid.params import Params
     from services.grid.query import where_clause
 
@@ -368,23 +394,23 @@ def main() -> None:
             "filtered": (TEXT, 0, None),
             "search": (SEARCH, 0, None),
             "combined": (COMBINED, 0, None),
-            "count_cold": (TEXT, 0, cold_count),
-            "count_cached": (TEXT, 0, None),
+            "filtered_count_cold": (TEXT, 0, cold_count),
+            "filtered_count_cached": (TEXT, 0, None),
         }
-        slow = {"count_cold", "deep_jump", "deep_sorted"}
+        slow = {"filtered_count_cold", "deep_jump", "deep_sorted"}
 
         # Warm: counts cached, and every page served once through both paths; check they agree.
         for name, (view, start, prepare) in cases.items():
             if prepare:
                 prepare(True)
+            want = fetch_block(view.grid_query(), start, start + BLOCK)  # counts and caches
             got = grid.block(view, start)
-            want = fetch_block(view.grid_query(), start, start + BLOCK)
             ids_http = [row["id"] for row in got["rowData"]]
             if ids_http != [row["id"] for row in want.rows] or not ids_http:
                 raise SystemExit(f"{name}: HTTP and service rows differ")
             if got["rowCount"] != want.row_count:
                 raise SystemExit(f"{name}: rowCount {got['rowCount']} != {want.row_count}")
-            print(f"  {name:22s} ok: {len(ids_http)} rows, rowCount {got['rowCount']:,}")
+            print(f"  {name:22s} ok: {len(ids_http)} rows, rowCount {got['rowCount']}")
 
         results: dict[str, Any] = {}
         for name, (view, start, prepare) in cases.items():
@@ -392,6 +418,19 @@ def main() -> None:
             before = (lambda p=prepare: p(True)) if prepare else None
             results[name] = timed(lambda v=view, s=start: grid.block(v, s), reps, before)
             print(f"http    {name:22s} {results[name]}", flush=True)
+        # The view's total, as the page's second callback computes it (TEXT: 100k+ matches).
+        expected_label = f"{count_rows(TEXT.grid_query()):,} profiles"
+        if grid.count(TEXT) != expected_label:
+            raise SystemExit(f"count callback said {grid.count(TEXT)!r}, not {expected_label!r}")
+        counts: dict[str, Any] = {
+            "http_cold": timed(lambda: grid.count(TEXT), max(8, r // 2), forget_counts),
+            "http_cached": timed(lambda: grid.count(TEXT), r),
+            "service_cold": timed(
+                lambda: count_rows(TEXT.grid_query()), max(8, r // 2), forget_counts
+            ),
+            "service_cached": timed(lambda: count_rows(TEXT.grid_query()), r),
+        }
+        print(f"count   {counts}", flush=True)
 
         sql_results: dict[str, Any] = {}
         for name, (view, start, prepare) in cases.items():
@@ -415,6 +454,7 @@ def main() -> None:
         pages._run = capturing_run  # type: ignore[assignment]
         raw_results: dict[str, Any] = {}
         with psycopg.connect(db_url, autocommit=True) as conn:
+            conn.execute("SET plan_cache_mode = force_custom_plan")  # as services.db's pool does
             for name, (view, start, prepare) in cases.items():
                 q = view.grid_query()
                 if prepare:
@@ -423,7 +463,7 @@ def main() -> None:
                 fetch_block(q, start, start + BLOCK)
                 stmt, values = captured[-1]
                 statements = [(stmt, values)]
-                if name == "count_cold":
+                if name == "filtered_count_cold":
                     params = Params()
                     count_stmt = psql.SQL("SELECT count(*) FROM profiles p WHERE {}").format(
                         where_clause(q, params)
@@ -488,6 +528,7 @@ def main() -> None:
         "date": datetime.now(UTC).strftime("%Y-%m-%d"),
         "seed_s": seed_s,
         "pages": results,
+        "count": counts,
         "sql": sql_results,
         "psycopg": raw_results,
         "naive_offset_deep_p50_ms": naive_p50,

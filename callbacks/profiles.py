@@ -7,7 +7,9 @@ short message, because an exception would leave the block "loading" forever (das
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
+from urllib.parse import parse_qs
 
 from dash import Input, Output, State, callback, clientside_callback, no_update
 from dash.exceptions import PreventUpdate
@@ -53,6 +55,7 @@ def _query(
     Output(ids.URL, "search"),
     Output(page.EXPORT, "href"),
     Output(page.VIEW, "data"),
+    Output(page.COUNT_REQUEST, "data"),
     Input(page.GRID, "getRowsRequest"),
     State(page.SEARCH, "value"),
     State(page.LOCATION, "value"),
@@ -79,11 +82,13 @@ def serve_block(
         raise PreventUpdate
     start = max(int(request.get("startRow") or 0), 0)
     end = min(max(int(request.get("endRow") or start + page.BLOCK_SIZE), start), start + MAX_BLOCK)
-    unchanged = (no_update,) * 3  # URL, export link, view: only a first block changes them
+    unchanged = (no_update,) * 4  # URL, export link, view, count request: first blocks only
     try:
         require_role("recruiter")
         query = _query(request, search, location, seniority, enriched, project, location_exact)
-        block = grid.fetch_block(query, start, end)
+        # Rows first: an uncounted view gets rowCount None (the grid keeps asking) and its count
+        # is computed by count_view below; later blocks carry it once it is cached.
+        block = grid.fetch_block(query, start, end, count="cached")
     except (grid.GridQueryError, ValueError, PermissionError) as exc:
         return {"rowData": [], "rowCount": start}, no_update, str(exc), True, *unchanged
     except Exception:
@@ -95,10 +100,40 @@ def serve_block(
         return response, no_update, no_update, no_update, *unchanged
     # A first block means a new view: mirror it into the URL (pushState, no re-render).
     new_search = page.view_search(query)
-    count = f"{block.row_count:,} profiles" if block.row_count is not None else ""
     url_out = new_search if new_search != (current_search or "") else no_update
     export = f"/download/profiles.csv{new_search}"
-    return response, count, "", False, url_out, export, new_search
+    count: str
+    count_request: Any
+    if block.row_count is not None:
+        count, count_request = _count_label(block.row_count), no_update
+    else:  # a nonce, so that asking again for the same view still triggers the count
+        count, count_request = "Counting…", {"view": new_search, "n": time.time_ns()}
+    return response, count, "", False, url_out, export, new_search, count_request
+
+
+def _count_label(total: int) -> str:
+    return f"{total:,} profile" + ("" if total == 1 else "s")
+
+
+@callback(
+    Output(page.COUNT, "children", allow_duplicate=True),
+    Input(page.COUNT_REQUEST, "data"),
+    prevent_initial_call=True,
+)
+def count_view(request: dict[str, Any] | None) -> str:
+    """The total of the view a first block could not count from the cache (cached for the
+    next block, which then gives the grid its row count)."""
+    if not request or not isinstance(request.get("view"), str):
+        raise PreventUpdate
+    try:
+        require_role("recruiter")
+        query = grid.url_params_to_query(parse_qs(request["view"].lstrip("?")))
+        return _count_label(grid.count_rows(query))
+    except (grid.GridQueryError, ValueError, PermissionError) as exc:
+        return f"Could not count: {exc}"
+    except Exception:
+        log.exception("grid count failed")
+        return "Could not count these profiles."
 
 
 # Browser back/forward changes the URL without telling the pages router when the previous entry

@@ -25,6 +25,7 @@ EXPORT = "profiles-export"
 DETAIL = "profiles-detail"
 DETAIL_BODY = "profiles-detail-body"
 PURGE_SINK = "profiles-purge-sink"
+COUNT_REQUEST = "profiles-count-request"
 
 SENIORITY_LEVELS = (
     "Intern",
@@ -278,6 +279,9 @@ def layout(**query: Any) -> html.Div:
                 data={"location": state.location, "exact": state.location_exact},
             ),
             html.Div(id=PURGE_SINK, style={"display": "none"}),
+            # A view whose count is not cached yet: its first block does not wait for the count,
+            # which a second callback computes (and caches) while the rows are already shown.
+            dcc.Store(id=COUNT_REQUEST),
             dbc.Offcanvas(
                 html.Div(id=DETAIL_BODY),
                 id=DETAIL,

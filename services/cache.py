@@ -98,6 +98,17 @@ def cached(key: str, compute: Callable[[], T], timeout: int = DEFAULT_TIMEOUT_S)
     return value
 
 
+def peek(key: str) -> Any:
+    """The cached value for key, or None on a miss or a Redis failure (never computes)."""
+    try:
+        hit = get_cache().get(key)
+    except redis.RedisError:
+        metrics.CACHE.labels("error").inc()
+        return None
+    metrics.CACHE.labels("hit" if hit is not None else "miss").inc()
+    return hit
+
+
 def reset_cache() -> None:
     global _backend, _backend_pid
     with _lock:

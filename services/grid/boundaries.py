@@ -22,7 +22,8 @@ from services.redis_client import get_redis
 
 log = logging.getLogger(__name__)
 BOUNDARY_TTL_S = 900
-MAX_BOUNDARIES_PER_VIEW = 5000
+MAX_BOUNDARIES_PER_VIEW = 12_000  # a jump map (jumpmap.py) stores up to 10,000
+MAX_KEYSET_SKIP = 1000  # a boundary up to this many rows before start still beats OFFSET
 KEY_PREFIX = "sx:grid:bound:"
 
 
@@ -41,6 +42,23 @@ def remember(key: str, end_row: int, values: list[Any], keys: list[SortKey]) -> 
         pipe.execute()
     except redis.RedisError:
         log.warning("could not remember a grid block boundary")
+
+
+def remember_many(key: str, entries: list[tuple[int, list[Any]]], keys: list[SortKey]) -> None:
+    """Store many (end_row, sort key of row end_row-1) at once; failures are logged and ignored."""
+    members = {
+        json.dumps([end_row, encode_values(values, keys)], separators=(",", ":")): end_row
+        for end_row, values in entries
+    }
+    try:
+        pipe = get_redis().pipeline(transaction=False)
+        for start in range(0, len(entries), 1000):
+            pipe.zadd(key, dict(list(members.items())[start : start + 1000]))
+        pipe.zremrangebyrank(key, 0, -(MAX_BOUNDARIES_PER_VIEW + 1))
+        pipe.expire(key, BOUNDARY_TTL_S)
+        pipe.execute()
+    except redis.RedisError:
+        log.warning("could not store a grid jump map")
 
 
 def nearest(

@@ -17,9 +17,9 @@ from typing import Any, Literal
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from services.cache import cache_key, cached, data_version
+from services.cache import cache_key, cached, data_version, peek
 from services.db import transaction
-from services.grid import boundaries
+from services.grid import boundaries, jumpmap
 from services.grid.columns import TABLE, row_to_json, select_list
 from services.grid.errors import GridQueryError
 from services.grid.params import Params, and_all
@@ -27,8 +27,9 @@ from services.grid.query import GridQuery, where_clause
 from services.grid.sorting import SortKey, after_branches, key_values, order_by, sort_keys
 
 Strategy = Literal["first", "keyset", "deferred"]
+CountMode = Literal["compute", "cached", "skip"]
 MAX_BLOCK_ROWS = 5000
-MAX_KEYSET_SKIP = 1000  # a boundary up to this many rows before start still beats OFFSET
+MAX_KEYSET_SKIP = boundaries.MAX_KEYSET_SKIP
 COUNT_TTL_S = 600
 DATA_SCOPE = "profiles"
 
@@ -42,13 +43,22 @@ class BlockResult:
     strategy: Strategy
 
 
+def _count_key(query: GridQuery, version: int) -> str:
+    return cache_key("grid:count", version, query.filter_identity())
+
+
 def count_rows(query: GridQuery, version: int | None = None) -> int:
     """Number of rows in the view (cached per filter/search/external filters and data version;
     pass the version when it was just read, to save a Redis round trip)."""
     if version is None:
         version = data_version(DATA_SCOPE)
-    key = cache_key("grid:count", version, query.filter_identity())
-    return cached(key, lambda: _count(query), timeout=COUNT_TTL_S)
+    return cached(_count_key(query, version), lambda: _count(query), timeout=COUNT_TTL_S)
+
+
+def cached_count(query: GridQuery, version: int) -> int | None:
+    """The view's count if some request already paid for it under this data version."""
+    hit = peek(_count_key(query, version))
+    return int(hit) if hit is not None else None
 
 
 def _count(query: GridQuery) -> int:
@@ -62,12 +72,13 @@ def _count(query: GridQuery) -> int:
 
 
 def fetch_block(
-    query: GridQuery, start_row: int, end_row: int, *, with_count: bool = True
+    query: GridQuery, start_row: int, end_row: int, *, count: CountMode = "compute"
 ) -> BlockResult:
     """Rows start_row..end_row-1 of the view as JSON-ready dicts.
 
-    row_count is exact: derived from a short last block, else the cached count (or None when
-    with_count is False and the end is not yet known, for AG Grid's rowCount -1).
+    row_count is exact when known: derived from a short last block, else the view's count —
+    computed (and cached) with count="compute", only if already cached with "cached", never with
+    "skip". None means "not known yet" (AG Grid's rowCount -1: the grid keeps asking).
     """
     _check_range(start_row, end_row)
     keys = sort_keys(query.sort_model)
@@ -84,14 +95,24 @@ def fetch_block(
             rows, strategy = _keyset(query, keys, values, start_row - at, limit), "keyset"
         else:
             rows, strategy = _deferred(query, keys, start_row, limit), "deferred"
+            if bkey and start_row >= jumpmap.MIN_START_ROW:
+                jumpmap.request_map(query, version)  # later jumps here continue by keyset
     if rows and bkey:
         boundaries.remember(bkey, start_row + len(rows), key_values(rows[-1], keys), keys)
     total: int | None
     if len(rows) < limit and (rows or start_row == 0):
         total = start_row + len(rows)  # the block reached the end of the view
     else:
-        total = count_rows(query, version) if with_count else None
+        total = _known_count(query, version, count)
     return BlockResult([row_to_json(r) for r in rows], total, strategy)
+
+
+def _known_count(query: GridQuery, version: int, mode: CountMode) -> int | None:
+    if mode == "compute":
+        return count_rows(query, version)
+    if mode == "cached" and version >= 0:
+        return cached_count(query, version)
+    return None
 
 
 def _check_range(start_row: int, end_row: int) -> None:

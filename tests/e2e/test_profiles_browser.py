@@ -130,8 +130,8 @@ def test_filter_sort_url_reload_back_forward_export(page: Any, live_app: LiveApp
     wait_url(page, "location.search.includes('f=') && location.search.includes('years')")
     settle(page)
     page.wait_for_function(
-        f"() => !document.querySelector('#profiles-count').innerText.startsWith("
-        f"'{SEED_PROFILES:,}')"
+        f"() => {{ const t = document.querySelector('#profiles-count').innerText;"
+        f" return t.endsWith('profiles') && !t.startsWith('{SEED_PROFILES:,}'); }}"
     )
     shot(page, "04-filtered-sorted")
 

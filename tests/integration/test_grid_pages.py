@@ -19,20 +19,23 @@ import pytest
 import redis as redis_lib
 from psycopg import sql
 
-from services.cache import bump_data_version
+from services.cache import bump_data_version, data_version
 from services.grid import (
     COLUMNS,
     ROW_KEYS,
     GridQuery,
+    boundaries,
     count_rows,
     export_csv,
     fetch_block,
+    jumpmap,
     pages,
     parse_grid_query,
     profile_detail,
 )
 from services.grid.params import Params
 from services.grid.query import where_clause
+from tests.helpers import celery_worker, wait_for
 from tests.integration.test_grid_seed import seed_profiles
 
 pytestmark = pytest.mark.integration
@@ -183,10 +186,77 @@ def test_short_last_block_gives_the_exact_count_without_a_count_query(
     seeded: psycopg.Connection, clean_redis: Any
 ) -> None:
     query = parse_grid_query({}, [], "", "", (), None, None)
-    block = fetch_block(query, ROWS - 10, ROWS + 90, with_count=False)
+    block = fetch_block(query, ROWS - 10, ROWS + 90, count="skip")
     assert len(block.rows) == 10 and block.row_count == ROWS
-    assert fetch_block(query, 100, 200, with_count=False).row_count is None
+    assert fetch_block(query, 100, 200, count="skip").row_count is None
     assert fetch_block(query, ROWS + 500, ROWS + 600).rows == []
+
+
+def test_cached_count_mode_never_counts_but_uses_a_paid_count(
+    seeded: psycopg.Connection, clean_redis: Any
+) -> None:
+    query = parse_grid_query(
+        {"full_name": {"filterType": "text", "type": "contains", "filter": "a"}},
+        [], "", "", (), None, None,
+    )  # fmt: skip
+    assert fetch_block(query, 0, 10, count="cached").row_count is None  # nobody counted yet
+    total = count_rows(query)
+    assert total == reference_count(seeded, query) > 10
+    assert fetch_block(query, 0, 10, count="cached").row_count == total
+    assert fetch_block(query, 10, 20, count="cached").row_count == total
+
+
+def test_jump_map_makes_every_later_jump_a_keyset_page_with_offset_results(
+    seeded: psycopg.Connection, clean_redis: redis_lib.Redis
+) -> None:
+    rng = random.Random(7)
+    views = [
+        parse_grid_query({}, [], "", "", (), None, None),
+        parse_grid_query({}, [{"colId": "current_company", "sort": "desc"}], "", "", (), None, None),
+        parse_grid_query({}, [{"colId": "years_experience", "sort": "asc"},
+                              {"colId": "full_name", "sort": "desc"}], "", "", (), None, None),
+    ]  # fmt: skip
+    for query in views:
+        version = data_version("profiles")
+        stored = jumpmap.build_map(jumpmap.query_args(query), version)
+        assert stored == ROWS // jumpmap.stride_for(ROWS) == 30  # one per block of 100
+        for start in [rng.randrange(100, ROWS - 100) for _ in range(8)]:
+            block = fetch_block(query, start, start + 100)
+            assert block.strategy == "keyset"
+            assert [r["id"] for r in block.rows] == reference_ids(seeded, query, start, start + 100)
+
+
+def test_a_deep_jump_asks_a_worker_for_the_map_once_per_view_and_version(
+    seeded: psycopg.Connection, clean_redis: redis_lib.Redis
+) -> None:
+    query = parse_grid_query({}, [{"colId": "full_name", "sort": "asc"}], "", "", (), None, None)
+    bkey = boundaries.boundary_key(query, data_version("profiles"))
+    with celery_worker():
+        assert fetch_block(query, 2500, 2600).strategy == "deferred"  # cold: asks for the map
+        wait_for(lambda: clean_redis.zcard(bkey) >= 30, timeout_s=60)
+        assert fetch_block(query, 1234, 1334).strategy == "keyset"  # never served, yet mapped
+    assert not jumpmap.request_map(query, data_version("profiles"))  # already asked this version
+    bump_data_version("profiles")
+    assert jumpmap.request_map(query, data_version("profiles"))  # a new version maps again
+
+
+def test_jump_map_refuses_a_stale_version_and_a_small_view(
+    seeded: psycopg.Connection, clean_redis: redis_lib.Redis
+) -> None:
+    version = data_version("profiles")
+    plain = parse_grid_query({}, [], "", "", (), None, None)
+    bump_data_version("profiles")
+    assert jumpmap.build_map(jumpmap.query_args(plain), version) == 0
+    narrow = parse_grid_query(
+        {"id": {"filterType": "number", "type": "lessThan", "filter": 500}},
+        [],
+        "",
+        "",
+        (),
+        None,
+        None,
+    )
+    assert jumpmap.build_map(jumpmap.query_args(narrow), data_version("profiles")) == 0
 
 
 def test_write_and_version_bump_invalidate_counts_and_boundaries(
