@@ -2,12 +2,13 @@
 
 Usage:
     BENCH_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/sx_bench_insights \\
-        .venv/bin/python bench/load_test.py [--users 10,50,100] [--seconds 60]
+        .venv/bin/python bench/load_test.py [--users 10,50,100] [--seconds 60] [--wait 2,8]
 
 The database must hold the data to browse (bench/bench_insights.py seeds 1M profiles, 50
 projects, screenings and usage). Prints a table per stage and one JSON object as the last line:
 p50/p95/p99 per action, error rate, requests/s, and each worker's PSS before and after.
-gunicorn's max_requests is switched off here so worker memory is comparable across stages.
+gunicorn's max_requests is switched off here so worker memory is comparable across stages. One
+Celery worker runs beside gunicorn, as in a deployment (it builds the grid's jump maps).
 """
 
 from __future__ import annotations
@@ -77,6 +78,18 @@ def start_gunicorn(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
     raise RuntimeError("gunicorn did not start")
 
 
+def start_celery(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """One task worker, as a deployment has: it builds the grid's jump maps the jumps ask for."""
+    return subprocess.Popen(
+        [str(Path(sys.executable).parent / "celery"), "-A", "celery_app", "worker", "-c", "1",
+         "--pool", "prefork", "--loglevel", "WARNING", "--without-gossip", "--without-mingle"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=open(Path(env["SOURCINGX_VAR_DIR"]) / "celery.log", "wb"),
+    )  # fmt: skip
+
+
 def run_stage(users: int, seconds: int, host: str, env: dict[str, str], out: Path) -> Path:
     prefix = out / f"u{users}"
     subprocess.run(
@@ -130,6 +143,9 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--users", default="10,50,100")
     parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument(
+        "--wait", default="2,8", help="think time between two actions of a user, 'min,max' seconds"
+    )
     args = parser.parse_args()
     database_url = os.environ.get(
         "BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/sx_bench_insights"
@@ -152,6 +168,7 @@ def main() -> int:
         "LOAD_RECRUITER": f"load-recruiter@example.com:{PASSWORD}",
         "LOAD_LEAD": f"load-lead@example.com:{PASSWORD}",
         "LOAD_PROJECT_IDS": ",".join(str(i) for i in range(1, 51)),
+        "LOAD_WAIT": args.wait,
     }
     os.environ.update(
         {"DATABASE_URL": database_url, "REDIS_URL": redis_url, "SOURCINGX_VAR_DIR": var_dir}
@@ -159,10 +176,15 @@ def main() -> int:
     ensure_users(database_url)
     port = free_port()
     master = start_gunicorn(env, port)
+    worker = start_celery(env)
     host = f"http://127.0.0.1:{port}"
     out = Path(var_dir) / "locust"
     out.mkdir()
-    results: dict[str, Any] = {"machine": f"{os.cpu_count()} cores", "stages": {}}
+    results: dict[str, Any] = {
+        "machine": f"{os.cpu_count()} cores",
+        "think_time_s": args.wait,
+        "stages": {},
+    }
     try:
         for users in (int(u) for u in args.users.split(",")):
             before = worker_pss_mb(master)
@@ -184,8 +206,10 @@ def main() -> int:
                     f"p95={a['p95_ms']:7.0f} p99={a['p99_ms']:7.0f} fail={a['failures']}"
                 )
     finally:
+        worker.terminate()
         master.terminate()
         master.wait(timeout=30)
+        worker.wait(timeout=30)
     print(json.dumps(results))
     return 0
 

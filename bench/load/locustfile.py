@@ -3,6 +3,10 @@
 Recruiters open the profiles page, scroll the grid (sequential blocks and deep jumps), sort,
 filter, open a profile's detail and export a filtered view; leads open insights and change its
 filters. Credentials come from LOAD_RECRUITER / LOAD_LEAD ("email:password").
+
+Each simulated user waits LOAD_WAIT seconds between two actions ("min,max", default "2,8": a
+recruiter reads a screen of rows before scrolling on). Users are FastHttpUser (geventhttpclient):
+Locust shares the machine's cores with the app, so its own cost per request is kept small.
 """
 
 from __future__ import annotations
@@ -12,7 +16,8 @@ import os
 import random
 from typing import Any
 
-from locust import HttpUser, between, events, task
+from locust import between, events, task
+from locust.contrib.fasthttp import FastHttpUser
 
 TOTAL_ROWS = int(os.environ.get("LOAD_TOTAL_ROWS", "1000000"))
 PROJECT_IDS = [int(p) for p in os.environ.get("LOAD_PROJECT_IDS", "1").split(",") if p]
@@ -69,9 +74,12 @@ def _body(dep: dict[str, Any], values: dict[tuple[str, str], Any], changed: str)
     return body
 
 
-class DashUser(HttpUser):
+WAIT_MIN_S, WAIT_MAX_S = (float(x) for x in os.environ.get("LOAD_WAIT", "2,8").split(","))
+
+
+class DashUser(FastHttpUser):
     abstract = True
-    wait_time = between(0.5, 2.0)
+    wait_time = between(WAIT_MIN_S, WAIT_MAX_S)
     credentials_env = ""
 
     def on_start(self) -> None:

@@ -89,6 +89,10 @@ def _stream(stmt: sql.Composed, params: Params, fetch_rows: int, chunk_chars: in
         # Each FETCH is its own statement; a consumer that stops reading must not pin a snapshot.
         conn.execute(sql.SQL("SET LOCAL statement_timeout = {}").format(sql.Literal(timeout_ms)))
         conn.execute("SET LOCAL idle_in_transaction_session_timeout = 60000")
+        # A cursor is planned for its first 10% of rows by default (a fast-start plan walking an
+        # index in sort order); an export reads them all. With 1.0 a selective search uses its
+        # indexes: 306 ms -> 54 ms for a 77-row export over 1M profiles.
+        conn.execute("SET LOCAL cursor_tuple_fraction = 1.0")
         with conn.cursor(name="sx_grid_export") as cur:
             cur.execute(stmt, params.values)
             while batch := cur.fetchmany(fetch_rows):

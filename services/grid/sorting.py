@@ -136,19 +136,35 @@ def after_branches(
     keys: list[SortKey], values: list[Any], params: Params, alias: str = ALIAS
 ) -> list[sql.Composable]:
     """Disjoint conditions whose union is exactly the rows ordered after `values`."""
-    branches: list[sql.Composable] = []
+    return [
+        branch for group in after_branch_groups(keys, values, params, alias) for branch in group
+    ]
+
+
+def after_branch_groups(
+    keys: list[SortKey], values: list[Any], params: Params, alias: str = ALIAS
+) -> list[list[sql.Composable]]:
+    """after_branches grouped by the key they advance, outermost key first.
+
+    Read in reverse (innermost group first, each group's branches in their order), the branches
+    are consecutive ranges of the sort order: the page layer can stop as soon as it has enough.
+    """
+    groups: list[list[sql.Composable]] = []
     prefix: list[sql.Composable] = []
     for key, value in zip(keys, values, strict=True):
         ref = key.column.ref(alias)
+        group: list[sql.Composable] = []
         if value is None:
             if key.descending:  # NULLs come first in DESC: every non-NULL value follows
-                branches.append(and_all([*prefix, sql.SQL("{} IS NOT NULL").format(ref)]))
+                group.append(and_all([*prefix, sql.SQL("{} IS NOT NULL").format(ref)]))
             prefix.append(sql.SQL("{} IS NULL").format(ref))
+            groups.append(group)
             continue
         ph = params.add(value)
         op = sql.SQL("<" if key.descending else ">")
-        branches.append(and_all([*prefix, sql.SQL("{} {} {}").format(ref, op, ph)]))
+        group.append(and_all([*prefix, sql.SQL("{} {} {}").format(ref, op, ph)]))
         if not key.descending and key.column.nullable:  # NULLs come last in ASC
-            branches.append(and_all([*prefix, sql.SQL("{} IS NULL").format(ref)]))
+            group.append(and_all([*prefix, sql.SQL("{} IS NULL").format(ref)]))
         prefix.append(sql.SQL("{} = {}").format(ref, ph))
-    return branches
+        groups.append(group)
+    return groups

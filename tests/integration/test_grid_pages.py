@@ -160,6 +160,26 @@ def test_keyset_walk_through_every_block_with_nulls_first_and_last(
         assert got == expected
 
 
+def test_first_block_of_multi_column_sorts_from_the_leading_group(
+    seeded: psycopg.Connection, clean_redis: redis_lib.Redis
+) -> None:
+    """Leading groups that are NULL (headline DESC: NULLs first), large (seniority), or smaller
+    than the block (full_name: the general statement takes over) all give the OFFSET rows."""
+    sorts = [
+        [{"colId": "headline", "sort": "desc"}, {"colId": "full_name", "sort": "asc"}],
+        [{"colId": "seniority", "sort": "asc"}, {"colId": "full_name", "sort": "desc"}],
+        [{"colId": "seniority", "sort": "desc"}, {"colId": "years_experience", "sort": "asc"}],
+        [{"colId": "full_name", "sort": "asc"}, {"colId": "years_experience", "sort": "desc"}],
+    ]
+    model = {"years_experience": {"filterType": "number", "type": "greaterThan", "filter": 3}}
+    for sort in sorts:
+        for filters in ({}, model):
+            query = parse_grid_query(filters, sort, "", "", (), None, None)
+            for size in (1, 50, 200):
+                block = fetch_block(query, 0, size)
+                assert [r["id"] for r in block.rows] == reference_ids(seeded, query, 0, size)
+
+
 def test_rows_have_the_grid_columns_only(seeded: psycopg.Connection, clean_redis: Any) -> None:
     block = fetch_block(parse_grid_query({}, [], "", "", (), None, None), 0, 5)
     assert block.strategy == "first" and len(block.rows) == 5
