@@ -307,7 +307,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--mixed", type=int, default=2000, help="grid requests for the PSS check")
-    parser.add_argument("--warmup-mixed", type=int, default=500, help="before the PSS check")
+    parser.add_argument("--warmup-mixed", type=int, default=2000, help="before the PSS check")
     parser.add_argument("--clients", type=int, default=4, help="threads of the mixed requests")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--reseed", action="store_true")
@@ -468,7 +468,7 @@ def main() -> None:
         pages._run = capturing_run  # type: ignore[assignment]
         raw_results: dict[str, Any] = {}
         with psycopg.connect(db_url, autocommit=True) as conn:
-            conn.execute("SET plan_cache_mode = force_custom_plan")  # as services.db's pool does
+            # Unprepared, as services/grid/pages.py runs them (never a generic plan).
             for name, (view, start, prepare) in cases.items():
                 q = view.grid_query()
                 if prepare:
@@ -486,7 +486,7 @@ def main() -> None:
 
                 def replay(statements: list[tuple[Any, dict[str, Any]]] = statements) -> None:
                     for s, v in statements:
-                        conn.execute(s, v).fetchall()
+                        conn.execute(s, v, prepare=False).fetchall()  # as the app runs them
 
                 reps = max(8, r // 2) if name in slow else r
                 raw_results[name] = timed(replay, reps)

@@ -144,7 +144,9 @@ def main() -> int:
     parser.add_argument("--users", default="10,50,100")
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument(
-        "--wait", default="2,8", help="think time between two actions of a user, 'min,max' seconds"
+        "--wait",
+        default="0.5,2",
+        help="think time between two actions of a user, 'min,max' seconds",
     )
     args = parser.parse_args()
     database_url = os.environ.get(

@@ -4,8 +4,8 @@ Recruiters open the profiles page, scroll the grid (sequential blocks and deep j
 filter, open a profile's detail and export a filtered view; leads open insights and change its
 filters. Credentials come from LOAD_RECRUITER / LOAD_LEAD ("email:password").
 
-Each simulated user waits LOAD_WAIT seconds between two actions ("min,max", default "2,8": a
-recruiter reads a screen of rows before scrolling on). Users are FastHttpUser (geventhttpclient):
+Each simulated user waits LOAD_WAIT seconds between two actions ("min,max"; default "0.5,2", a
+user who barely reads: a stress setting; "2,8" is closer to a recruiter reading the rows). Users are FastHttpUser (geventhttpclient):
 Locust shares the machine's cores with the app, so its own cost per request is kept small.
 """
 
@@ -74,7 +74,7 @@ def _body(dep: dict[str, Any], values: dict[tuple[str, str], Any], changed: str)
     return body
 
 
-WAIT_MIN_S, WAIT_MAX_S = (float(x) for x in os.environ.get("LOAD_WAIT", "2,8").split(","))
+WAIT_MIN_S, WAIT_MAX_S = (float(x) for x in os.environ.get("LOAD_WAIT", "0.5,2").split(","))
 
 
 class DashUser(FastHttpUser):

@@ -34,6 +34,11 @@ CountMode = Literal["compute", "cached", "skip"]
 MAX_BLOCK_ROWS = 5000
 MAX_KEYSET_SKIP = boundaries.MAX_KEYSET_SKIP
 COUNT_TTL_S = 600
+# Grid statements are never prepared: psycopg prepares a statement after 5 runs, and Postgres may
+# then switch it to a generic plan that ignores the values. For a filter (LIKE patterns, date
+# bounds, a selective search) that plan was 15x slower (15 ms -> 230 ms at 1M rows); unprepared,
+# every execution is planned for its own values.
+UNPREPARED = False
 DATA_SCOPE = "profiles"
 
 
@@ -70,7 +75,7 @@ def _count(query: GridQuery) -> int:
         sql.Identifier(TABLE), where_clause(query, params)
     )
     with transaction() as conn:
-        row = conn.execute(stmt, params.values).fetchone()
+        row = conn.execute(stmt, params.values, prepare=UNPREPARED).fetchone()
     return int(row[0]) if row else 0
 
 
@@ -130,7 +135,7 @@ def _check_range(start_row: int, end_row: int) -> None:
 
 def _run(stmt: sql.Composed, params: Params) -> list[dict[str, Any]]:
     with transaction() as conn, conn.cursor(row_factory=dict_row) as cur:
-        cur.execute(stmt, params.values)
+        cur.execute(stmt, params.values, prepare=UNPREPARED)
         return cur.fetchall()
 
 

@@ -106,7 +106,7 @@ def fetch_project_block(
         n=params.add(end_row - start_row),
     )
     with transaction() as conn, conn.cursor(row_factory=dict_row) as cur:
-        cur.execute(stmt, params.values)
+        cur.execute(stmt, params.values, prepare=False)  # see pages.UNPREPARED
         rows = cur.fetchall()
         if len(rows) < end_row - start_row and (rows or start_row == 0):
             total = start_row + len(rows)
@@ -116,6 +116,6 @@ def fetch_project_block(
                 view=_view(project_id, count_params),
                 w=and_all(compile_filter_model(filters, count_params, PROJECT_COLUMNS)),
             )
-            found = conn.execute(count, count_params.values).fetchone()
+            found = conn.execute(count, count_params.values, prepare=False).fetchone()
             total = int(found[0]) if found else 0
     return BlockResult([row_to_json(r, ROW_KEYS) for r in rows], total, "deferred")

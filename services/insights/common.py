@@ -112,5 +112,5 @@ def fetch_rows(query: sql.SQL | sql.Composed, params: Mapping[str, Any], cls: ty
         # Aggregates over a few hundred thousand rows: hashing them in memory instead of in
         # batches on disk (the 4 MB default spilled the funnel's joins to temp files).
         cur.execute("SET LOCAL work_mem = '32MB'")
-        cur.execute(query, params)
+        cur.execute(query, params, prepare=False)  # planned for its values (grid/pages.py)
         return cur.fetchall()
