@@ -169,7 +169,7 @@ class DashGrid:
             for part in self.output.strip(".").split("...")
         ]
         self.inputs = [(i["id"], i["property"]) for i in dep["inputs"]]
-        counts = [d for d in deps if d["output"].startswith("profiles-count.children@")]
+        counts = [d for d in deps if "profiles-count.children@" in d["output"]]
         if len(counts) != 1:
             raise SystemExit(f"expected one count callback, found {len(counts)}")
         self.count_dep = counts[0]
@@ -222,7 +222,10 @@ class DashGrid:
         request = {"view": view_search(view.grid_query()), "n": time.time_ns()}
         body = {
             "output": dep["output"],
-            "outputs": {"id": "profiles-count", "property": "children"},
+            "outputs": [
+                {"id": part.rsplit(".", 1)[0], "property": part.rsplit(".", 1)[1].split("@")[0]}
+                for part in dep["output"].strip(".").split("...")
+            ],
             "inputs": [{"id": "profiles-count-request", "property": "data", "value": request}],
             "state": [],
             "changedPropIds": ["profiles-count-request.data"],

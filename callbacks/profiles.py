@@ -117,23 +117,42 @@ def _count_label(total: int) -> str:
 
 @callback(
     Output(page.COUNT, "children", allow_duplicate=True),
+    Output(page.COUNT_TOTAL, "data"),
     Input(page.COUNT_REQUEST, "data"),
     prevent_initial_call=True,
 )
-def count_view(request: dict[str, Any] | None) -> str:
-    """The total of the view a first block could not count from the cache (cached for the
-    next block, which then gives the grid its row count)."""
+def count_view(request: dict[str, Any] | None) -> tuple[str, Any]:
+    """The total of the view a first block could not count from the cache: the label, and the
+    grid's length (set in the browser, below; later blocks carry it from the cache too)."""
     if not request or not isinstance(request.get("view"), str):
         raise PreventUpdate
     try:
         require_role("recruiter")
         query = grid.url_params_to_query(parse_qs(request["view"].lstrip("?")))
-        return _count_label(grid.count_rows(query))
+        total = grid.count_rows(query)
     except (grid.GridQueryError, ValueError, PermissionError) as exc:
-        return f"Could not count: {exc}"
+        return f"Could not count: {exc}", no_update
     except Exception:
         log.exception("grid count failed")
-        return "Could not count these profiles."
+        return "Could not count these profiles.", no_update
+    return _count_label(total), {"view": request["view"], "total": total}
+
+
+# Until the count is known the grid only knows "more rows follow" (its scrollbar grows block by
+# block); once it is, the grid gets its full length, so the scrollbar can reach the last row.
+clientside_callback(
+    """function(counted, view) {
+        const nu = window.dash_clientside.no_update;
+        if (!counted || counted.view !== (view || '')) { return nu; }
+        const api = dash_ag_grid.getApi('profiles-grid');
+        if (api) { api.setRowCount(counted.total, true); }
+        return nu;
+    }""",
+    Output(page.ROW_COUNT_SINK, "children"),
+    Input(page.COUNT_TOTAL, "data"),
+    State(page.VIEW, "data"),
+    prevent_initial_call=True,
+)
 
 
 # Browser back/forward changes the URL without telling the pages router when the previous entry

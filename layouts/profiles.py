@@ -26,6 +26,8 @@ DETAIL = "profiles-detail"
 DETAIL_BODY = "profiles-detail-body"
 PURGE_SINK = "profiles-purge-sink"
 COUNT_REQUEST = "profiles-count-request"
+COUNT_TOTAL = "profiles-count-total"
+ROW_COUNT_SINK = "profiles-row-count-sink"
 
 SENIORITY_LEVELS = (
     "Intern",
@@ -282,6 +284,8 @@ def layout(**query: Any) -> html.Div:
             # A view whose count is not cached yet: its first block does not wait for the count,
             # which a second callback computes (and caches) while the rows are already shown.
             dcc.Store(id=COUNT_REQUEST),
+            dcc.Store(id=COUNT_TOTAL),  # {"view", "total"}: gives the grid its length
+            html.Div(id=ROW_COUNT_SINK, style={"display": "none"}),
             dbc.Offcanvas(
                 html.Div(id=DETAIL_BODY),
                 id=DETAIL,

@@ -13,6 +13,10 @@ from tests.helpers import create_user, dash_post, login, output_key
 from tests.integration.test_grid_seed import seed_profiles
 
 pytestmark = pytest.mark.integration
+COUNT_OUTPUTS = [
+    {"id": page.COUNT, "property": "children"},
+    {"id": page.COUNT_TOTAL, "property": "data"},
+]
 
 
 @pytest.fixture()
@@ -71,11 +75,11 @@ def test_first_block_does_not_wait_for_the_count_which_follows(
     assert request["view"].startswith("?f=")
 
     count_key = output_key(client, "profiles-count.children@")
-    resp = dash_post(
-        client, count_key, {"id": page.COUNT, "property": "children"},
-        [{"id": page.COUNT_REQUEST, "property": "data", "value": request}],
-    )  # fmt: skip
-    assert resp.get_json()["response"][page.COUNT]["children"] == f"{expected[0]:,} profiles"
+    resp = dash_post(client, count_key, COUNT_OUTPUTS,
+                     [{"id": page.COUNT_REQUEST, "property": "data", "value": request}])  # fmt: skip
+    counted = resp.get_json()["response"]
+    assert counted[page.COUNT]["children"] == f"{expected[0]:,} profiles"
+    assert counted[page.COUNT_TOTAL]["data"] == {"view": request["view"], "total": expected[0]}
 
     # The count is now cached: the next block gives the grid its length, a new first block its
     # label, and neither asks for another count.
@@ -88,9 +92,7 @@ def test_first_block_does_not_wait_for_the_count_which_follows(
 def test_count_callback_refuses_a_bad_view_with_its_reason(client: Any) -> None:
     count_key = output_key(client, "profiles-count.children@")
     bad = {"view": '?f={"nope":{"filterType":"text","type":"contains","filter":"x"}}', "n": 1}
-    resp = dash_post(
-        client, count_key, {"id": page.COUNT, "property": "children"},
-        [{"id": page.COUNT_REQUEST, "property": "data", "value": bad}],
-    )  # fmt: skip
+    resp = dash_post(client, count_key, COUNT_OUTPUTS,
+                     [{"id": page.COUNT_REQUEST, "property": "data", "value": bad}])  # fmt: skip
     text = resp.get_json()["response"][page.COUNT]["children"]
     assert text.startswith("Could not count:") and "nope" in text
