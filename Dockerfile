@@ -1,7 +1,7 @@
 # One image for every role: web (gunicorn), worker (Celery), migrate. Slim and non-root.
 FROM python:3.11-slim AS base
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
-    SOURCINGX_ENV=production SOURCINGX_VAR_DIR=/app/var
+    SOURCINGX_ENV=production SOURCINGX_VAR_DIR=/app/var MALLOC_ARENA_MAX=2
 WORKDIR /app
 COPY requirements.lock ./
 RUN python -m pip install --disable-pip-version-check -r requirements.lock

@@ -329,6 +329,9 @@ def main() -> None:
         "SOURCINGX_ENV": "development",
         "SECRET_KEY": secret,
         "WEB_MAX_REQUESTS": "0",  # no recycling mid-run: the PSS check follows the same workers
+        "MALLOC_ARENA_MAX": os.environ.get(
+            "MALLOC_ARENA_MAX", "2"
+        ),  # as manage.py run and the image
     }
     env.pop("WEB_ACCESS_LOG", None)
     os.environ.update({k: env[k] for k in ("DATABASE_URL", "REDIS_URL", "SOURCINGX_ENV")})

@@ -165,6 +165,9 @@ def main() -> int:
         "WEB_CONCURRENCY": "2",
         "WEB_THREADS": os.environ.get("WEB_THREADS", "4"),
         "WEB_MAX_REQUESTS": "0",
+        "MALLOC_ARENA_MAX": os.environ.get(
+            "MALLOC_ARENA_MAX", "2"
+        ),  # as manage.py run and the image
         "DB_POOL_MAX": os.environ.get("DB_POOL_MAX", "4"),
         "LOG_LEVEL": "WARNING",
         "LOAD_RECRUITER": f"load-recruiter@example.com:{PASSWORD}",

@@ -7,6 +7,7 @@ the reason, never data.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlencode
 
@@ -73,8 +74,14 @@ def _show(chart: str, params: dict[str, Any] | None) -> tuple[Figure, Any]:
         f = insights.parse_filter(params or {})
     except (PermissionError, insights.InsightsFilterError) as exc:
         return empty_figure(str(exc)), html.Div(str(exc), className="text-muted small")
-    rows = insights.chart_rows(chart, f)
-    return figure(chart, rows), page.data_table(insights.table_records(chart, rows))
+    fig, records, total = insights.chart_view(chart, f, lambda rows: _render(chart, rows))
+    return fig, page.data_table(records, total)
+
+
+def _render(chart: str, rows: Sequence[Any]) -> tuple[Figure, list[dict[str, Any]], int]:
+    """The figure and the table's first rows (cached together: see insights.chart_view)."""
+    records = insights.table_records(chart, rows[: page.TABLE_ROWS])
+    return figure(chart, rows), records, len(rows)
 
 
 def _register_chart(chart: str) -> None:

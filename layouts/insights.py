@@ -175,18 +175,20 @@ def layout(**query: Any) -> html.Div:
 TABLE_ROWS = 100
 
 
-def data_table(records: list[dict[str, Any]]) -> html.Div | dbc.Table:
+def data_table(records: list[dict[str, Any]], total: int | None = None) -> html.Div | dbc.Table:
     """The exact numbers behind a chart; long ones (a daily series per recruiter) show the first
-    TABLE_ROWS rows and point to the CSV, which has them all."""
+    TABLE_ROWS rows and point to the CSV, which has them all. `total`: how many rows there are
+    when `records` holds only the first ones."""
     if not records:
         return html.Div("No rows.", className="text-muted small")
     keys = list(records[0])
+    total = len(records) if total is None else total
     note = (
         html.Div(
-            f"First {TABLE_ROWS} of {len(records):,} rows; the CSV has them all.",
+            f"First {TABLE_ROWS} of {total:,} rows; the CSV has them all.",
             className="text-muted small",
         )
-        if len(records) > TABLE_ROWS
+        if total > TABLE_ROWS
         else None
     )
     records = records[:TABLE_ROWS]

@@ -10,9 +10,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, TypeVar
 
 from services.insights import activity, freshness, funnel, screening, spend
+from services.insights.common import chart_key, single_flight
 from services.insights.filters import (
     InsightsFilter,
     InsightsFilterError,
@@ -20,12 +21,15 @@ from services.insights.filters import (
     parse_filter,
 )
 
+T = TypeVar("T")
+
 __all__ = [
     "CHARTS",
     "Chart",
     "InsightsFilter",
     "InsightsFilterError",
     "chart_rows",
+    "chart_view",
     "csv_lines",
     "default_filter",
     "parse_filter",
@@ -125,6 +129,21 @@ def chart_rows(name: str, f: InsightsFilter) -> Sequence[Any]:
     if chart is None:
         raise InsightsFilterError(f"There is no chart called {name!r}.")
     return chart.compute(f)
+
+
+# Never longer than the shortest row cache (spend: 60 s), so a view is never staler than its rows.
+VIEW_TTL_S = 60
+
+
+def chart_view(name: str, f: InsightsFilter, render: Callable[[Sequence[Any]], T]) -> T:
+    """What a chart shows, rendered from its rows by `render`, cached under the same filter and
+    data versions as the rows: a warm request for a large chart (a bar per recruiter per day over
+    six months) then skips rebuilding its figure and table."""
+    if name not in CHARTS:
+        raise InsightsFilterError(f"There is no chart called {name!r}.")
+    return single_flight(
+        chart_key(f"{name}:view", f), lambda: render(chart_rows(name, f)), VIEW_TTL_S
+    )
 
 
 def columns(name: str) -> list[str]:

@@ -471,6 +471,39 @@ def test_cache_key_follows_data_versions_and_hides_writes_until_bump(
     assert chart_key("funnel", f) != before
 
 
+def test_rendered_view_is_cached_with_its_rows_and_follows_the_version(
+    dataset: dict[str, int], db: psycopg.Connection
+) -> None:
+    from services import insights
+    from services.cache import bump_data_version
+
+    renders: list[int] = []
+
+    def render(rows: Any) -> int:
+        renders.append(len(rows))
+        return rows[0].sourced
+
+    f = _filter()
+    assert insights.chart_view("funnel", f, render) == 6
+    assert insights.chart_view("funnel", f, render) == 6 and len(renders) == 1  # rendered once
+    db.execute(
+        "INSERT INTO project_profiles (project_id, profile_id, added_at) VALUES (2, 3, now())"
+    )
+    bump_data_version("insights")
+    assert insights.chart_view("funnel", f, render) == 7 and len(renders) == 2
+    with pytest.raises(insights.InsightsFilterError):
+        insights.chart_view("nope", f, render)
+
+
+def test_long_table_shows_its_first_rows_and_the_total() -> None:
+    from layouts import insights as page
+
+    records = [{"day": str(i), "n": i} for i in range(page.TABLE_ROWS)]
+    table = str(page.data_table(records, total=6406))
+    assert "First 100 of 6,406 rows" in table
+    assert "First" not in str(page.data_table(records[:5]))
+
+
 def test_concurrent_misses_compute_once(redis_conn: Any) -> None:
     """Fifty simultaneous readers of a cold key cost one computation (single flight)."""
     from services.insights.common import single_flight
