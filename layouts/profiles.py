@@ -10,6 +10,8 @@ import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from services.grid.filters import DATE_OPTIONS, NUMBER_OPTIONS, TEXT_OPTIONS
+
 GRID = "profiles-grid"
 SEARCH = "profiles-search"
 LOCATION = "profiles-location"
@@ -42,59 +44,23 @@ SENIORITY_LEVELS = (
 )
 BLOCK_SIZE = 100
 
-TEXT_FILTER = {
-    "filter": "agTextColumnFilter",
-    "filterParams": {
-        "filterOptions": [
-            "contains",
-            "notContains",
-            "equals",
-            "notEqual",
-            "startsWith",
-            "endsWith",
-            "blank",
-            "notBlank",
-        ],
-        "maxNumConditions": 2,
-        "buttons": ["reset"],
-    },
-}
-NUMBER_FILTER = {
-    "filter": "agNumberColumnFilter",
-    "filterParams": {
-        "filterOptions": [
-            "equals",
-            "notEqual",
-            "lessThan",
-            "lessThanOrEqual",
-            "greaterThan",
-            "greaterThanOrEqual",
-            "inRange",
-            "blank",
-            "notBlank",
-        ],
-        "maxNumConditions": 2,
-        "buttons": ["reset"],
-        "inRangeInclusive": True,
-    },
-}
-DATE_FILTER = {
-    "filter": "agDateColumnFilter",
-    "filterParams": {
-        "filterOptions": [
-            "equals",
-            "notEqual",
-            "lessThan",
-            "greaterThan",
-            "inRange",
-            "blank",
-            "notBlank",
-        ],
-        "maxNumConditions": 2,
-        "buttons": ["reset"],
-        "inRangeInclusive": True,
-    },
-}
+
+def _column_filter(kind: str, options: tuple[str, ...], **params: Any) -> dict[str, Any]:
+    """An AG Grid column filter offering exactly what the server's filter compiler accepts."""
+    return {
+        "filter": kind,
+        "filterParams": {
+            "filterOptions": list(options),
+            "maxNumConditions": 2,
+            "buttons": ["reset"],
+            **params,
+        },
+    }
+
+
+TEXT_FILTER = _column_filter("agTextColumnFilter", TEXT_OPTIONS)
+NUMBER_FILTER = _column_filter("agNumberColumnFilter", NUMBER_OPTIONS, inRangeInclusive=True)
+DATE_FILTER = _column_filter("agDateColumnFilter", DATE_OPTIONS, inRangeInclusive=True)
 
 
 def column_defs(sort_model: list[dict[str, Any]]) -> list[dict[str, Any]]:

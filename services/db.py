@@ -7,21 +7,16 @@ transaction with `transaction()` and everything inside commits or rolls back tog
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import psycopg
 from psycopg_pool import ConnectionPool
 
+from services.per_process import PerProcess
 from services.settings import get_settings
 
 POOL_TIMEOUT_S = 10.0
-
-# Process infrastructure, not user data: the pool belongs to one PID and is rebuilt after a fork.
-_pool_lock = threading.Lock()
-_pool: ConnectionPool | None = None
-_pool_pid: int | None = None
 
 
 def database_url() -> str:
@@ -38,35 +33,30 @@ def _configure(conn: psycopg.Connection) -> None:
     conn.commit()
 
 
+def _open_pool() -> ConnectionPool:
+    settings = get_settings()
+    return ConnectionPool(
+        database_url(),
+        min_size=settings.db_pool_min,
+        max_size=settings.db_pool_max,
+        timeout=POOL_TIMEOUT_S,
+        configure=_configure,
+        check=ConnectionPool.check_connection,
+        open=True,
+        name=f"sourcingx-{os.getpid()}",
+    )
+
+
+_pool: PerProcess[ConnectionPool] = PerProcess(_open_pool, close=ConnectionPool.close)
+
+
 def get_pool() -> ConnectionPool:
     """The pool of this process, created on first use (so never before gunicorn forks)."""
-    global _pool, _pool_pid
-    pid = os.getpid()
-    if _pool is not None and _pool_pid == pid:
-        return _pool
-    with _pool_lock:
-        if _pool is None or _pool_pid != pid:
-            settings = get_settings()
-            _pool = ConnectionPool(
-                database_url(),
-                min_size=settings.db_pool_min,
-                max_size=settings.db_pool_max,
-                timeout=POOL_TIMEOUT_S,
-                configure=_configure,
-                check=ConnectionPool.check_connection,
-                open=True,
-                name=f"sourcingx-{pid}",
-            )
-            _pool_pid = pid
-    return _pool
+    return _pool.get()
 
 
 def close_pool() -> None:
-    global _pool, _pool_pid
-    with _pool_lock:
-        if _pool is not None and _pool_pid == os.getpid():
-            _pool.close()
-        _pool, _pool_pid = None, None
+    _pool.reset()
 
 
 @contextmanager

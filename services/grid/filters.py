@@ -32,33 +32,32 @@ from services.grid.params import TRUE, Params, and_all, or_all
 MAX_CONDITIONS = 10
 MAX_TEXT_LENGTH = 500
 
-TEXT_OPS = frozenset(
-    {
-        "empty",
-        "contains",
-        "notContains",
-        "equals",
-        "notEqual",
-        "startsWith",
-        "endsWith",
-        "blank",
-        "notBlank",
-    }
+# What the grids offer, in menu order (layouts build their column filters from these); the
+# compiler accepts exactly these plus "empty", AG Grid's "no condition chosen yet".
+TEXT_OPTIONS = (
+    "contains",
+    "notContains",
+    "equals",
+    "notEqual",
+    "startsWith",
+    "endsWith",
+    "blank",
+    "notBlank",
 )
-SCALAR_OPS = frozenset(
-    {
-        "empty",
-        "equals",
-        "notEqual",
-        "lessThan",
-        "lessThanOrEqual",
-        "greaterThan",
-        "greaterThanOrEqual",
-        "inRange",
-        "blank",
-        "notBlank",
-    }
+NUMBER_OPTIONS = (
+    "equals",
+    "notEqual",
+    "lessThan",
+    "lessThanOrEqual",
+    "greaterThan",
+    "greaterThanOrEqual",
+    "inRange",
+    "blank",
+    "notBlank",
 )
+DATE_OPTIONS = ("equals", "notEqual", "lessThan", "greaterThan", "inRange", "blank", "notBlank")
+TEXT_OPS = frozenset({"empty", *TEXT_OPTIONS})
+SCALAR_OPS = frozenset({"empty", *NUMBER_OPTIONS, *DATE_OPTIONS})
 NO_VALUE_OPS = frozenset({"empty", "blank", "notBlank"})
 OPS_BY_KIND = {"text": TEXT_OPS, "number": SCALAR_OPS, "date": SCALAR_OPS}
 _DATE_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2}))?)?$")

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import email.utils
 import json
-import os
 import re
-import threading
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -19,6 +17,7 @@ from typing import Any
 import httpx
 import httpx2
 
+from services.per_process import PerProcess
 from services.providers.config import ProviderConfig
 from services.providers.errors import (
     AuthError,
@@ -31,58 +30,39 @@ from services.providers.errors import (
     RateLimited,
 )
 
-_lock = threading.Lock()
-_client: httpx.Client | None = None
-_client_pid: int | None = None
+_client: PerProcess[httpx.Client] = PerProcess(
+    lambda: httpx.Client(
+        limits=httpx.Limits(max_connections=64, max_keepalive_connections=16),
+        timeout=httpx.Timeout(10.0, connect=5.0),
+        follow_redirects=False,
+        headers={"User-Agent": "SourcingX/1.0"},
+    ),
+    close=httpx.Client.close,
+)
+# The OpenAI SDK is built on httpx2 rather than httpx: its own pooled client.
+_sdk_client: PerProcess[httpx2.Client] = PerProcess(
+    lambda: httpx2.Client(
+        limits=httpx2.Limits(max_connections=64, max_keepalive_connections=16),
+        timeout=httpx2.Timeout(10.0, connect=5.0),
+        follow_redirects=False,
+    ),
+    close=httpx2.Client.close,
+)
 
 
 def get_http_client() -> httpx.Client:
     """This process's pooled client (keep-alive connections shared by all threads)."""
-    global _client, _client_pid
-    pid = os.getpid()
-    if _client is not None and _client_pid == pid:
-        return _client
-    with _lock:
-        if _client is None or _client_pid != pid:
-            _client = httpx.Client(
-                limits=httpx.Limits(max_connections=64, max_keepalive_connections=16),
-                timeout=httpx.Timeout(10.0, connect=5.0),
-                follow_redirects=False,
-                headers={"User-Agent": "SourcingX/1.0"},
-            )
-            _client_pid = pid
-    return _client
-
-
-_sdk_client: httpx2.Client | None = None
-_sdk_client_pid: int | None = None
+    return _client.get()
 
 
 def get_sdk_http_client() -> httpx2.Client:
-    """The pooled client for the OpenAI SDK, which is built on httpx2 rather than httpx."""
-    global _sdk_client, _sdk_client_pid
-    pid = os.getpid()
-    if _sdk_client is not None and _sdk_client_pid == pid:
-        return _sdk_client
-    with _lock:
-        if _sdk_client is None or _sdk_client_pid != pid:
-            _sdk_client = httpx2.Client(
-                limits=httpx2.Limits(max_connections=64, max_keepalive_connections=16),
-                timeout=httpx2.Timeout(10.0, connect=5.0),
-                follow_redirects=False,
-            )
-            _sdk_client_pid = pid
-    return _sdk_client
+    """The pooled client for the OpenAI SDK."""
+    return _sdk_client.get()
 
 
 def close_http_client() -> None:
-    global _client, _client_pid, _sdk_client, _sdk_client_pid
-    with _lock:
-        if _client is not None and _client_pid == os.getpid():
-            _client.close()
-        if _sdk_client is not None and _sdk_client_pid == os.getpid():
-            _sdk_client.close()
-        _client, _client_pid, _sdk_client, _sdk_client_pid = None, None, None, None
+    _client.reset()
+    _sdk_client.reset()
 
 
 def timeout_for(cfg: ProviderConfig) -> httpx.Timeout:
