@@ -2,17 +2,24 @@
 
 pip-audit needs OSV or PyPI's per-version JSON (`/pypi/<name>/<version>/json`); a machine that only
 reaches PyPI's per-project JSON (`/pypi/<name>/json`, the latest release) cannot run it. This
-script asks the per-version document first, and where that is unreachable falls back to the
-per-project one, which answers only for a pin that *is* the latest release. So each pin ends as:
+script asks the per-version document first, and where that is unreadable falls back to the
+per-project one, which speaks only for the latest release. Each pin ends as one of:
 
-- ``ok``: PyPI lists no known vulnerability for exactly this version;
-- ``vulnerable``: PyPI lists vulnerabilities (ids printed) — fails unless explained;
-- ``unverified``: the pin is older than the latest release and the per-version document cannot
-  be read here — fails unless explained (e.g. a dependency pins it).
+- ``ok``: PyPI lists no advisory for exactly this version;
+- ``vulnerable``: PyPI lists advisories for this version. This is the only **failure**, and only
+  for an advisory that ``audit-exceptions.txt`` does not explain (by its id or any alias);
+- ``outdated``: a newer release exists and this version's own data cannot be read here. Not a
+  vulnerability: a **warning** naming the newer version (a reason in the exceptions file, keyed
+  by the package name, is printed beside it);
+- ``unknown``: PyPI had nothing readable for the package: a warning.
 
-Explanations live in ``audit-exceptions.txt`` at the repository root, one per line:
-``<package or vulnerability id>  <why it is acceptable>``. Exit status 0 means every pin is ok or
-explained; 1 means something is left unexplained; 2 means PyPI could not be reached at all.
+Advisories that PyPI marks ``withdrawn`` are ignored; an advisory listed twice under different
+ids (a PYSEC id and its GHSA alias) counts once. Exceptions that cover nothing any more are
+reported, so the file does not silently collect stale reasons.
+
+Exceptions live in ``audit-exceptions.txt`` at the repository root, one per line:
+``<package or advisory id>  <why it is acceptable>``. Exit status 0: no unexplained advisory;
+1: an advisory affects a pin and has no written reason; 2: PyPI could not be reached at all.
 
     .venv/bin/python scripts/audit_lock.py [requirements.lock requirements-dev.lock]
 """
@@ -26,7 +33,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -38,13 +45,31 @@ Fetch = Callable[[str], dict[str, Any] | None]
 
 
 @dataclass(frozen=True)
+class Advisory:
+    """One advisory as PyPI lists it; ``names`` are its id and aliases, upper-cased."""
+
+    id: str
+    names: frozenset[str]
+    fixed_in: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Verdict:
     name: str
     version: str
-    status: str  # ok | vulnerable | unverified
-    vulns: tuple[str, ...] = ()
+    status: str  # ok | vulnerable | outdated | unknown
+    advisories: tuple[Advisory, ...] = ()
     latest: str | None = None
-    explained: tuple[str, ...] = field(default=())
+    explained: tuple[str, ...] = ()
+    unexplained: tuple[str, ...] = ()
+
+    @property
+    def vulns(self) -> tuple[str, ...]:
+        return tuple(a.id for a in self.advisories)
+
+
+def canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def read_pins(paths: Iterable[Path]) -> dict[str, str]:
@@ -54,7 +79,7 @@ def read_pins(paths: Iterable[Path]) -> dict[str, str]:
         for line in path.read_text().splitlines():
             match = PIN.match(line.strip())
             if match:
-                pins[re.sub(r"[-_.]+", "-", match.group(1)).lower()] = match.group(2)
+                pins[canonical(match.group(1))] = match.group(2)
     return pins
 
 
@@ -74,41 +99,98 @@ def read_exceptions(path: Path) -> dict[str, str]:
     return found
 
 
-def _vuln_ids(doc: dict[str, Any]) -> tuple[str, ...]:
-    return tuple(sorted(str(v.get("id")) for v in doc.get("vulnerabilities") or []))
+def advisories(doc: dict[str, Any]) -> tuple[Advisory, ...]:
+    """The live advisories of a PyPI document, one per distinct vulnerability."""
+    found: list[Advisory] = []
+    for entry in doc.get("vulnerabilities") or []:
+        if entry.get("withdrawn"):
+            continue
+        names = frozenset(
+            str(n).upper() for n in [entry.get("id"), *(entry.get("aliases") or [])] if n
+        )
+        if any(names & known.names for known in found):
+            continue  # the same vulnerability under another database's id
+        fixed = tuple(str(v) for v in entry.get("fixed_in") or [])
+        found.append(Advisory(str(entry.get("id")), names, fixed))
+    return tuple(sorted(found, key=lambda a: a.id))
+
+
+def _judged(name: str, version: str, doc: dict[str, Any], latest: str | None) -> Verdict:
+    found = advisories(doc)
+    return Verdict(name, version, "vulnerable" if found else "ok", found, latest)
 
 
 def judge(name: str, version: str, fetch: Fetch) -> Verdict:
     """What PyPI says about one pin, per-version document first."""
     exact = fetch(f"{PYPI}/{name}/{version}/json")
     if exact is not None:
-        ids = _vuln_ids(exact)
-        return Verdict(name, version, "vulnerable" if ids else "ok", ids)
+        return _judged(name, version, exact, None)
     project = fetch(f"{PYPI}/{name}/json")
     if project is None:
-        return Verdict(name, version, "unverified")
+        return Verdict(name, version, "unknown")
     latest = str(project["info"]["version"])
     if latest != version:
-        return Verdict(name, version, "unverified", latest=latest)
-    ids = _vuln_ids(project)
-    return Verdict(name, version, "vulnerable" if ids else "ok", ids, latest)
+        return Verdict(name, version, "outdated", latest=latest)
+    return _judged(name, version, project, latest)
 
 
 def explain(verdict: Verdict, exceptions: dict[str, str]) -> Verdict:
-    """Attach the reasons that cover this verdict; a vulnerable pin needs one per id."""
+    """Attach the reasons that cover this verdict: one per advisory, or the package's own."""
     if verdict.status == "vulnerable":
-        reasons = tuple(exceptions[v.lower()] for v in verdict.vulns if v.lower() in exceptions)
-        covered = len(reasons) == len(verdict.vulns)
-    else:
-        reason = exceptions.get(verdict.name)
-        reasons, covered = ((reason,) if reason else ()), reason is not None
-    if verdict.status != "ok" and covered:
-        return Verdict(**{**verdict.__dict__, "explained": reasons})
-    return verdict
+        reasons: list[str] = []
+        missing: list[str] = []
+        for advisory in verdict.advisories:
+            keys = [n.lower() for n in sorted(advisory.names) if n.lower() in exceptions]
+            if keys:
+                reasons.append(exceptions[keys[0]])
+            else:
+                missing.append(advisory.id)
+        return replace(verdict, explained=tuple(reasons), unexplained=tuple(missing))
+    reason = exceptions.get(verdict.name)
+    return replace(verdict, explained=(reason,) if reason else ())
 
 
-def is_clean(verdict: Verdict) -> bool:
-    return verdict.status == "ok" or bool(verdict.explained)
+def fails(verdict: Verdict) -> bool:
+    """Only a known advisory without a written reason fails the audit."""
+    return verdict.status == "vulnerable" and bool(verdict.unexplained)
+
+
+def stale_exceptions(verdicts: Iterable[Verdict], exceptions: dict[str, str]) -> list[str]:
+    """Exception keys that cover no pin's package and no listed advisory."""
+    used: set[str] = set()
+    for v in verdicts:
+        used.add(v.name)
+        for advisory in v.advisories:
+            used.update(n.lower() for n in advisory.names)
+    return sorted(key for key in exceptions if key not in used)
+
+
+def describe(v: Verdict) -> str:
+    """One report line for a pin that is not plainly ok."""
+    pin = f"{v.name}=={v.version}"
+    if v.status == "vulnerable":
+        ids = ", ".join(v.vulns)
+        if v.unexplained:
+            return f"FAIL {pin}: advisories {ids}; no reason for {', '.join(v.unexplained)}"
+        return f"explained {pin}: advisories {ids} -> {'; '.join(v.explained)}"
+    if v.status == "outdated":
+        note = f" (noted: {v.explained[0]})" if v.explained else ""
+        return (
+            f"warning {pin}: newer release {v.latest}; this version's advisories cannot be read "
+            f"here, upgrade or check it{note}"
+        )
+    return f"warning {pin}: PyPI has no readable data for this package"
+
+
+def summary(verdicts: list[Verdict]) -> str:
+    counts = {s: sum(v.status == s for v in verdicts) for s in ("ok", "outdated", "unknown")}
+    failed = sum(fails(v) for v in verdicts)
+    explained = sum(v.status == "vulnerable" and not fails(v) for v in verdicts)
+    return (
+        f"{len(verdicts)} pins: {counts['ok']} with no known advisory, "
+        f"{counts['outdated']} outdated (warning), {counts['unknown']} unknown (warning), "
+        f"{explained} with explained advisories, {failed} unexplained"
+    )
 
 
 def http_fetch(url: str) -> dict[str, Any] | None:
@@ -116,33 +198,32 @@ def http_fetch(url: str) -> dict[str, Any] | None:
     try:
         with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310 (https only)
             return json.loads(response.read())
-    except (urllib.error.URLError, TimeoutError, json.JSONDecodeError):
+    except (urllib.error.URLError, TimeoutError, OSError, json.JSONDecodeError):
         return None
+
+
+def run(locks: list[Path], exceptions_file: Path, fetch: Fetch) -> int:
+    """The whole audit with a given fetcher: the report on stdout, the exit status returned."""
+    pins = read_pins(locks)
+    exceptions = read_exceptions(exceptions_file)
+    if fetch(f"{PYPI}/pip/json") is None:
+        print("PyPI's JSON API cannot be reached: nothing was audited", file=sys.stderr)
+        return 2
+    with ThreadPoolExecutor(8) as pool:
+        judged = list(pool.map(lambda item: judge(*item, fetch), sorted(pins.items())))
+    verdicts = [explain(v, exceptions) for v in judged]
+    for v in verdicts:
+        if v.status != "ok":
+            print(describe(v))
+    for key in stale_exceptions(verdicts, exceptions):
+        print(f"warning {exceptions_file.name}: '{key}' covers no pin or advisory; remove it")
+    print(summary(verdicts))
+    return 1 if any(fails(v) for v in verdicts) else 0
 
 
 def main(argv: list[str]) -> int:
     locks = [Path(a) for a in argv] or [ROOT / "requirements.lock", ROOT / "requirements-dev.lock"]
-    pins = read_pins(locks)
-    exceptions = read_exceptions(ROOT / "audit-exceptions.txt")
-    if http_fetch(f"{PYPI}/pip/json") is None:
-        print("PyPI's JSON API cannot be reached: nothing was audited", file=sys.stderr)
-        return 2
-    with ThreadPoolExecutor(8) as pool:
-        verdicts = list(pool.map(lambda item: judge(*item, http_fetch), sorted(pins.items())))
-    verdicts = [explain(v, exceptions) for v in verdicts]
-    for v in verdicts:
-        if v.status == "ok":
-            continue
-        detail = ", ".join(v.vulns) if v.vulns else f"latest is {v.latest or 'unknown'}"
-        mark = "explained: " + "; ".join(v.explained) if v.explained else "UNEXPLAINED"
-        print(f"{v.name}=={v.version}: {v.status} ({detail}) -> {mark}")
-    bad = [v for v in verdicts if not is_clean(v)]
-    ok = sum(v.status == "ok" for v in verdicts)
-    print(
-        f"{len(verdicts)} pins: {ok} with no known vulnerability, "
-        f"{len(verdicts) - ok - len(bad)} explained, {len(bad)} unexplained"
-    )
-    return 1 if bad else 0
+    return run(locks, ROOT / "audit-exceptions.txt", http_fetch)
 
 
 if __name__ == "__main__":
