@@ -245,6 +245,16 @@ def _control_routes(app: Flask, state: SandboxState) -> None:
     def stats() -> Response:
         return _json(state.stats(request.args.get("provider")))
 
+    @app.get("/_sandbox/containers")
+    def containers() -> Response:
+        """What each PhantomBuster run was launched with (the effective, merged argument)."""
+        with state.lock:
+            items = [
+                {"id": c["id"], "agentId": c["agentId"], "argument": c["argument"]}
+                for c in state.containers.values()
+            ]
+        return _json({"containers": items})
+
     @app.post("/_sandbox/sheets")
     def set_sheet() -> Response:
         body = request.get_json(silent=True) or {}
@@ -294,6 +304,8 @@ def _phantombuster_routes(app: Flask, state: SandboxState, gate: Gate) -> None:
     def status_of(c: dict[str, Any]) -> str:
         if c.get("killed"):
             return "finished"
+        if c.get("stuck_unknown"):
+            return "unknown"
         elapsed = time.time() - c["created"]
         if elapsed < min(0.3, c["duration"] * 0.1):
             return "starting"
@@ -315,13 +327,31 @@ def _phantombuster_routes(app: Flask, state: SandboxState, gate: Gate) -> None:
             out.update(
                 endedAt=int((c["created"] + c["duration"]) * 1000),
                 endType="killed" if c.get("killed") else "finished",
-                exitCode=1 if c.get("killed") else 0,
+                exitCode=1 if c.get("killed") or c.get("login_error") else 0,
             )
         if with_result:
-            out["resultObject"] = (
-                c["result"] if status == "finished" and not c.get("killed") else None
-            )
+            ok = status == "finished" and not c.get("killed") and not c.get("login_error")
+            out["resultObject"] = c["result"] if ok else None
         return out
+
+    def manifest(agent_id: str) -> dict[str, Any]:
+        """The Phantom's input schema, as `withManifest=true` returns it (names as documented
+        for the LinkedIn Search Export and Sales Navigator Search Export Phantoms)."""
+        if "salesnav" in agent_id:
+            names = ["sessionCookie", "identities", "searches", "numberOfProfiles", "csvName"]
+        else:
+            names = [
+                "sessionCookie",
+                "identities",
+                "linkedInSearchUrl",
+                "numberOfResultsPerSearch",
+                "numberOfResultsPerLaunch",
+                "csvName",
+            ]
+        return {
+            "name": f"Sandbox {agent_id}",
+            "argumentSchema": {"type": "object", "properties": {n: {} for n in names}},
+        }
 
     def agent(agent_id: str) -> dict[str, Any]:
         with state.lock:
@@ -330,7 +360,8 @@ def _phantombuster_routes(app: Flask, state: SandboxState, gate: Gate) -> None:
                 {
                     "id": agent_id,
                     "name": f"Sandbox agent {agent_id}",
-                    "argument": "{}",
+                    # The identity set up in PhantomBuster lives in the saved argument.
+                    "argument": json.dumps({"sessionCookie": "sandbox-li_at-cookie"}),
                     "nbLaunches": 0,
                 },
             )
@@ -358,16 +389,21 @@ def _phantombuster_routes(app: Flask, state: SandboxState, gate: Gate) -> None:
             return pb_error(400, f"Unknown parameters: {sorted(set(body) - allowed)}")
         agent_id = str(body["id"])
         ag = agent(agent_id)
+        # `argument` replaces the saved input for this run; `bonusArgument` is merged into it.
         argument = body.get("argument", body.get("arguments"))
-        if isinstance(argument, str):
-            try:
+        bonus = body.get("bonusArgument")
+        try:
+            if isinstance(argument, str):
                 argument = json.loads(argument)
-            except json.JSONDecodeError:
-                return pb_error(400, "argument is not valid JSON")
+            if isinstance(bonus, str):
+                bonus = json.loads(bonus)
+        except json.JSONDecodeError:
+            return pb_error(400, "argument is not valid JSON")
         if argument is None:
             argument = json.loads(ag["argument"])
-        if not isinstance(argument, dict):
+        if not isinstance(argument, dict) or not isinstance(bonus, (dict, type(None))):
             return pb_error(400, "argument must be an object")
+        argument = {**argument, **(bonus or {})}
         s = state.get("phantombuster")
         max_instances = body.get("maxInstanceCount")
         with state.lock:
@@ -408,11 +444,18 @@ def _phantombuster_routes(app: Flask, state: SandboxState, gate: Gate) -> None:
             or 10
         )
         try:
-            count = max(0, min(2500, int(count)))
+            # LinkedIn shows at most 1,000 results per search, Sales Navigator 2,500.
+            count = max(0, min(2500 if kind == "salesnav" else 1000, int(count)))
         except (TypeError, ValueError):
             return pb_error(400, "numberOfProfiles must be a number")
         rows = data.search_rows(search, count, kind, search)
         cid = state.new_container_id()
+        # A LinkedIn Phantom without a login fails its run (not the launch).
+        login_error = not argument.get("sessionCookie") and not argument.get("identities")
+        result = json.dumps(rows)
+        if len(rows) > s.large_result_rows:
+            base = request.host_url.rstrip("/") + f"/phantombuster-s3/sandbox/{cid}"
+            result = json.dumps({"jsonUrl": f"{base}/result.json", "csvURL": f"{base}/result.csv"})
         with state.lock:
             state.containers[cid] = {
                 "id": cid,
@@ -421,7 +464,10 @@ def _phantombuster_routes(app: Flask, state: SandboxState, gate: Gate) -> None:
                 "duration": s.container_seconds,
                 "kind": kind,
                 "argument": argument,
-                "result": json.dumps(rows),
+                "result": result,
+                "rows": rows,
+                "login_error": login_error,
+                "stuck_unknown": s.stuck_unknown,
             }
         return _json({"containerId": cid})
 
@@ -433,9 +479,14 @@ def _phantombuster_routes(app: Flask, state: SandboxState, gate: Gate) -> None:
         with state.lock:
             mine = [c for c in state.containers.values() if c["agentId"] == ag["id"]]
         last = max(mine, key=lambda c: c["created"], default=None)
+        extra = (
+            {"manifest": manifest(ag["id"])} if request.args.get("withManifest") == "true" else {}
+        )
         return _json(
             {
                 **ag,
+                **extra,
+                "executionTimeLimit": 3600,
                 "scriptId": "sandbox",
                 "script": "Sandbox Search Export.js",
                 "lastEndType": view(last).get("endType") if last else None,
@@ -502,7 +553,23 @@ def _phantombuster_routes(app: Flask, state: SandboxState, gate: Gate) -> None:
         c = container_or_404()
         if isinstance(c, Response):
             return c
-        return _json({"output": f"[sandbox] container {c['id']}: {status_of(c)}\n"})
+        note = (
+            "Can't connect to LinkedIn: no session cookie or identity\n"
+            if c.get("login_error")
+            else ""
+        )
+        return _json({"output": f"[sandbox] container {c['id']}: {status_of(c)}\n{note}"})
+
+    @app.get("/phantombuster-s3/sandbox/<cid>/result.json")
+    def pb_result_file(cid: str) -> Response:
+        """A result file in the bucket: public objects, as PhantomBuster's S3 links are."""
+        with state.lock:
+            c = state.containers.get(cid)
+        if c is None or status_of(c) != "finished":
+            return Response(
+                "<Error><Code>NoSuchKey</Code></Error>", 404, mimetype="application/xml"
+            )
+        return _json(c["rows"])
 
     @app.get(f"{prefix}/containers/fetch-all")
     def pb_containers() -> Response:
@@ -598,7 +665,11 @@ def _crustdata_routes(app: Flask, state: SandboxState, gate: Gate) -> None:
             )
         fields = body.get("fields") if isinstance(body.get("fields"), list) else None
         extra = sum(
-            {"contact.business_email": 1, "contact.personal_email": 2, "contact.phone": 2}.get(f, 0)
+            {
+                "contact.business_emails": 1,
+                "contact.personal_emails": 2,
+                "contact.phone_numbers": 2,
+            }.get(f, 0)
             for f in fields or []
         )
         s = state.get("crustdata")
@@ -690,7 +761,8 @@ def _salesql_routes(app: Flask, state: SandboxState, gate: Gate) -> None:
             return _json({"message": "A valid linkedin_url is required"}, 400)
         if "notfound" in slug or "unknown" in slug:
             return _json({"message": "Person not found"}, 404)
-        if not state.spend("salesql", 1):
+        # One credit when data comes back, none for a profile this account enriched before.
+        if state.first_enrichment("salesql", slug) and not state.spend("salesql", 1):
             return _json({"message": "Not enough credits"}, 402)
         person = data.salesql_person(data.person_for(slug))
         if request.args.get("match_if_direct_email") == "true":
@@ -702,12 +774,11 @@ def _salesql_routes(app: Flask, state: SandboxState, gate: Gate) -> None:
         if (denied := guard(daily=False)) is not None:
             return denied
         s = state.get("salesql")
-        used = sum(n for k, (_, n) in state.daily.items() if k.startswith("salesql"))
+        tomorrow = (int(time.time() // 86400) + 1) * 86400
         return _json(
             {
-                "credits_remaining": s.credits if s.credits is not None else 100_000,
-                "daily_limit": s.daily_limit,
-                "daily_used": used,
+                "credits": s.credits if s.credits is not None else 100_000,
+                "reset_date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(tomorrow)),
                 "_sandbox": True,
             }
         )
@@ -867,6 +938,18 @@ def _sheets_routes(app: Flask, state: SandboxState, gate: Gate) -> None:
         user = hashlib.sha256(credential.encode()).hexdigest()[:12]
         if (denied := gate("sheets", user)) is not None:
             return denied
+        # An API key reads only sheets shared publicly; a private one answers 403 (Google docs).
+        if sid.startswith("private") and not credential.lower().startswith("bearer "):
+            return _json(
+                {
+                    "error": {
+                        "code": 403,
+                        "message": "The caller does not have permission",
+                        "status": "PERMISSION_DENIED",
+                    }
+                },
+                403,
+            )
         if sid.startswith("missing"):
             return _json(
                 {

@@ -323,8 +323,15 @@ def crustdata_person_data(p: dict[str, Any], fields: list[str] | None) -> dict[s
             "headline": p["headline"],
             "current_title": p["title"],
             "summary": p["summary"],
-            "location": p["location_text"],
-            "languages": ["English"],
+            # Documented as an object (`raw`, with city/state/country in some answers).
+            "location": {
+                "raw": f"{p['location']['city']}, {p['location']['state']}, {p['location']['country']}",
+                "city": p["location"]["city"],
+                "state": p["location"]["state"],
+                "country": p["location"]["country"],
+            },
+            # Lists can be null: every seventh person has no languages on record.
+            "languages": None if int(p["member_id"][-2:], 16) % 7 == 0 else ["English"],
         },
         "social_handles": {
             "professional_network_identifier": {"profile_url": p["url"]},
@@ -344,7 +351,9 @@ def crustdata_person_data(p: dict[str, Any], fields: list[str] | None) -> dict[s
                     for e in p["experience"]
                     if e["end"] is None
                 ],
-                "past": [
+                "past": None
+                if not any(e["end"] for e in p["experience"])
+                else [
                     {
                         "name": e["company"],
                         "title": e["title"],
@@ -369,10 +378,33 @@ def crustdata_person_data(p: dict[str, Any], fields: list[str] | None) -> dict[s
             ]
         },
         "skills": {"professional_network_skills": p["skills"]},
-        "contact": {"business_emails": [p["emails"][0]["email"]]},
     }
     groups = {f.split(".")[0] for f in fields} if fields else {"basic_profile", "social_handles"}
-    return {k: v for k, v in full.items() if k in groups}
+    out = {k: v for k, v in full.items() if k in groups}
+    contact = _crustdata_contact(p, fields or [])
+    if contact:
+        out["contact"] = contact
+    return out
+
+
+CONTACT_FIELDS = {
+    "contact.business_emails": "business_emails",
+    "contact.personal_emails": "personal_emails",
+    "contact.phone_numbers": "phone_numbers",
+}
+
+
+def _crustdata_contact(p: dict[str, Any], fields: list[str]) -> dict[str, list[str]]:
+    """Only the contact lists that were asked for (plural names, as documented)."""
+    values = {
+        "business_emails": [e["email"] for e in p["emails"] if e["type"] == "Work"],
+        "personal_emails": [e["email"] for e in p["emails"] if e["type"] == "Direct"],
+        "phone_numbers": [ph["phone"] for ph in p["phones"]],
+    }
+    asked = {CONTACT_FIELDS[f] for f in fields if f in CONTACT_FIELDS}
+    if "contact" in fields:
+        asked = set(CONTACT_FIELDS.values())
+    return {name: values[name] for name in sorted(asked)}
 
 
 def salesql_person(p: dict[str, Any]) -> dict[str, Any]:

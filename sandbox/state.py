@@ -36,6 +36,8 @@ class ProviderSettings:
     hang_s: float = 5.0  # how long a "timeout" fault keeps the request open
     credits: int | None = None  # None = unlimited; 0 = out of credit
     container_seconds: float = 2.0  # PhantomBuster: starting→running→finished duration
+    large_result_rows: int = 100  # PhantomBuster: larger results come as a jsonUrl/csvURL object
+    stuck_unknown: bool = False  # PhantomBuster: containers report status "unknown" forever
     seed: int = 0
     fail_next: list[str] = field(default_factory=list)
 
@@ -55,6 +57,11 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "openai": {"rate_limit_per_min": 500},
     "sheets": {"rate_limit_per_min": 60},
 }
+
+
+# How a provider answers, kept also without limits (`plain`): SalesQL documents no Retry-After,
+# so its 429s (a spent minute or a spent day) come bare.
+BEHAVIOUR: dict[str, dict[str, Any]] = {"salesql": {"send_retry_after": False}}
 
 
 @dataclass
@@ -78,6 +85,8 @@ class SandboxState:
         self.containers: dict[str, dict[str, Any]] = {}
         self.agents: dict[str, dict[str, Any]] = {}
         self.sheets: dict[str, list[list[Any]]] = {}
+        # Profiles each provider already enriched for the account (SalesQL charges them once).
+        self.enriched: dict[str, set[str]] = {}
         self.next_container = 7_000_000_000_000_000
         self.reset(overrides)
 
@@ -87,7 +96,8 @@ class SandboxState:
         """Back to defaults (or no limits at all with `plain`), then apply overrides."""
         with self.lock:
             for p in PROVIDERS:
-                self.settings[p] = ProviderSettings(**({} if plain else DEFAULTS[p]))
+                limits = {} if plain else DEFAULTS[p]
+                self.settings[p] = ProviderSettings(**{**BEHAVIOUR.get(p, {}), **limits})
                 self.rngs[p] = random.Random(0)
                 self.counts[p] = {}
                 self.accepted[p] = []
@@ -96,6 +106,7 @@ class SandboxState:
             self.containers.clear()
             self.agents.clear()
             self.sheets.clear()
+            self.enriched.clear()
         for provider, values in (overrides or {}).items():
             self.configure(provider, values)
 
@@ -154,7 +165,7 @@ class SandboxState:
             day = int(now // 86400)
             used_day, used = self.daily.get(provider + scope, (day, 0))
             used = used if used_day == day else 0
-            if s.daily_limit > 0 and used >= s.daily_limit:
+            if daily and s.daily_limit > 0 and used >= s.daily_limit:
                 return Decision("429", retry_after=(day + 1) * 86400 - now, limit=s.daily_limit)
             remaining, reset = limit, 0.0
             if limit > 0:
@@ -181,6 +192,15 @@ class SandboxState:
             if s.credits < amount:
                 return False
             s.credits -= amount
+            return True
+
+    def first_enrichment(self, provider: str, subject: str) -> bool:
+        """True the first time `subject` is enriched for the account, False on a repeat."""
+        with self.lock:
+            seen = self.enriched.setdefault(provider, set())
+            if subject in seen:
+                return False
+            seen.add(subject)
             return True
 
     def credits(self, provider: str) -> int | None:

@@ -27,6 +27,7 @@ from services.jobs import Job, JobError, Requeue
 from services.providers.errors import (
     AuthError,
     BudgetExceeded,
+    DailyLimitReached,
     NotConfigured,
     ProviderError,
     QuotaExhausted,
@@ -34,6 +35,7 @@ from services.providers.errors import (
     RetriesExhausted,
 )
 from services.providers.metering import CallContext
+from services.providers.salesql import SalesqlClient, is_bare_429_exhaustion, next_utc_midnight
 
 log = logging.getLogger(__name__)
 MAX_SELECTION = 5000
@@ -143,8 +145,12 @@ WHERE pp.project_id = %(project)s AND pp.shortlisted
                   AND cl.status IN ('found', 'not_found')
                   AND cl.looked_up_at > now() - make_interval(days => %(days)s))
 """
+# `enriched_before`: SalesQL found this person for our account once, so a repeat costs no credit.
 DUE_SQL = (
-    "SELECT p.id, p.linkedin_url " + DUE_WHERE + " AND p.id > %(after)s ORDER BY p.id LIMIT 100"
+    "SELECT p.id, p.linkedin_url, EXISTS (SELECT 1 FROM contact_lookups f WHERE"
+    " f.profile_id = p.id AND f.status = 'found' AND f.provider = 'salesql') AS enriched_before "
+    + DUE_WHERE
+    + " AND p.id > %(after)s ORDER BY p.id LIMIT 100"
 )
 COUNT_DUE_SQL = "SELECT count(*) " + DUE_WHERE
 
@@ -209,18 +215,18 @@ def _stop_message(exc: ProviderError) -> str | None:
     if isinstance(exc, (AuthError, NotConfigured)):
         return f"SalesQL refused the key: {exc.message}"
     last = exc.last_error if isinstance(exc, RetriesExhausted) else exc
-    if isinstance(last, RateLimited) and (last.retry_after or 0) > DAILY_WAIT_S:
+    spent_locally = isinstance(last, RateLimited) and (last.retry_after or 0) > DAILY_WAIT_S
+    if isinstance(exc, DailyLimitReached) or spent_locally or is_bare_429_exhaustion(exc):
         return (
-            "SalesQL daily lookup limit reached (per-day limit of the account); "
-            "it resets at 00:00 UTC. The remaining profiles will be looked up by the next job."
+            f"SalesQL daily limit reached, resumes at 00:00 UTC"
+            f" ({next_utc_midnight():%Y-%m-%d %H:%M} UTC). The remaining profiles are looked up"
+            " by the next lookup job."
         )
     return None
 
 
 def run_contact_lookup(job: Job) -> None:
     """The `contact_lookup` job (params: project_id)."""
-    from services.providers.salesql import SalesqlClient
-
     project_id = int(job.params["project_id"])
     days = fresh_days()
     with transaction() as conn:
@@ -240,10 +246,10 @@ def run_contact_lookup(job: Job) -> None:
             ).fetchall()
         if not batch:
             break
-        for profile_id, url in batch:
+        for profile_id, url, enriched_before in batch:
             after = int(profile_id)
             try:
-                person = client.enrich_person(ctx, str(url))
+                person = client.enrich_person(ctx, str(url), enriched_before=bool(enriched_before))
             except ProviderError as exc:
                 stop = _stop_message(exc)
                 if stop is not None:

@@ -96,7 +96,7 @@ def parse_person(person: PersonData) -> Parsed:
         headline=basic.headline,
         current_title=title,
         current_company=person.current_company,
-        location=basic.location,
+        location=person.location_text,
         seniority=_seniority(title),
         years_experience=_years(person),
         skills=list(dict.fromkeys(person.skills.professional_network_skills))[:50],

@@ -38,6 +38,8 @@ def provider_status() -> list[ProviderStatus]:
             + (" per user" if r.scope == "user" else "")
             for r in config.rules
         )
+        if config.plan:
+            limits = f"{config.plan} plan: {limits}"
         rows.append(
             ProviderStatus(
                 provider=provider,

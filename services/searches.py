@@ -15,6 +15,7 @@ import os
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urlencode
 
 from psycopg.rows import class_row
 
@@ -28,13 +29,24 @@ from services.providers.config import load_config
 from services.providers.errors import ProviderError, RetryLater
 from services.providers.lease import AgentLeases, Granted, Queued, Refused
 from services.providers.metering import CallContext
-from services.providers.phantombuster import PhantomBusterClient
+from services.providers.phantombuster import (
+    Container,
+    PhantomBusterClient,
+    SearchInput,
+    search_input,
+)
 
 log = logging.getLogger(__name__)
 KINDS = ("linkedin", "salesnav")
-MAX_PROFILES = 2500
+# LinkedIn serves at most 1,000 results per search, Sales Navigator 2,500: more cannot be had.
+MAX_PROFILES = {"linkedin": 1000, "salesnav": 2500}
 POLL_INTERVAL_S = float(os.environ.get("SEARCH_POLL_INTERVAL_S", "2.0"))
 QUEUE_RECHECK_S = float(os.environ.get("SEARCH_QUEUE_RECHECK_S", "5.0"))
+# A container PhantomBuster reports as `unknown` this long is given up on, with its reason; no run
+# is polled longer than SEARCH_MAX_RUN_S at all.
+UNKNOWN_DEADLINE_S = float(os.environ.get("SEARCH_UNKNOWN_DEADLINE_S", "600"))
+MAX_RUN_S = float(os.environ.get("SEARCH_MAX_RUN_S", str(3 * 3600)))
+LINKEDIN_PEOPLE_SEARCH = "https://www.linkedin.com/search/results/people/"
 DEFAULT_AGENT = {"linkedin": "linkedin-search-export", "salesnav": "salesnav-search-export"}
 
 
@@ -79,9 +91,22 @@ def _validate(kind: str, query: str, count: int) -> str:
         raise SearchError("Enter a search URL or keywords")
     if kind == "salesnav" and not query.startswith("https://www.linkedin.com/sales/"):
         raise SearchError("A Sales Navigator search needs its search URL (linkedin.com/sales/...)")
-    if not 1 <= count <= MAX_PROFILES:
-        raise SearchError(f"Number of profiles must be between 1 and {MAX_PROFILES:,}")
+    cap = MAX_PROFILES[kind]
+    if not 1 <= count <= cap:
+        source = "Sales Navigator" if kind == "salesnav" else "LinkedIn"
+        raise SearchError(
+            f"Number of profiles must be between 1 and {cap:,}: {source} shows at most {cap:,}"
+            " results per search, so split a larger search into narrower ones"
+        )
     return query[:2000]
+
+
+def linkedin_search_url(query: str) -> str:
+    """A LinkedIn people-search URL for keywords; a search URL as given."""
+    if query.startswith("https://www.linkedin.com/"):
+        return query
+    params = urlencode({"keywords": query, "origin": "GLOBAL_SEARCH_HEADER"})
+    return f"{LINKEDIN_PEOPLE_SEARCH}?{params}"
 
 
 def agent_for(kind: str) -> str:
@@ -159,18 +184,13 @@ def _message(job_id: int, message: str) -> None:
         jobs.set_progress(conn, job_id, 0, 0, message=message)
 
 
-def _argument(search: Search) -> dict[str, object]:
-    if search.kind == "salesnav":
-        return {
-            "searches": search.query,
-            "numberOfProfiles": search.requested_count,
-            "csvName": f"sourcingx-search-{search.id}",
-        }
+def launch_argument(search: Search, keys: SearchInput) -> dict[str, object]:
+    """This run's input, under the key names the agent's manifest declares. It is merged into
+    the agent's saved argument, which keeps the LinkedIn identity set up in PhantomBuster."""
+    url = search.query if search.kind == "salesnav" else linkedin_search_url(search.query)
     return {
-        "search": search.query,
-        "searchType": "keywords",
-        "category": "People",
-        "numberOfResultsPerSearch": search.requested_count,
+        keys.url_key: url,
+        keys.count_key: search.requested_count,
         "csvName": f"sourcingx-search-{search.id}",
     }
 
@@ -215,29 +235,74 @@ def run_search(job: Job) -> None:
             bump_data_version("insights")
 
 
+def _wait_for_end(
+    job: Job,
+    search: Search,
+    client: PhantomBusterClient,
+    ctx: CallContext,
+    container_id: str,
+    lost: object,
+) -> Container | str:
+    """Poll our container until it ends; a string is why we stopped waiting instead."""
+    started = time.monotonic()
+    unknown_since: float | None = None
+    while True:
+        if jobs.is_cancelled(job.id):
+            client.stop_agent(ctx, search.agent_id)
+            return "cancelled by a user"
+        if getattr(lost, "is_set", lambda: False)():
+            raise Requeue(QUEUE_RECHECK_S, "agent lease lost; waiting to resume")
+        try:
+            container: Container | None = client.fetch_container(ctx, container_id)
+        except RetryLater:
+            container = None
+        if container is not None and container.done:
+            return container
+        now = time.monotonic()
+        if container is not None and container.status == "unknown":
+            unknown_since = now if unknown_since is None else unknown_since
+            if now - unknown_since > UNKNOWN_DEADLINE_S:
+                return (
+                    f"PhantomBuster reported container {container_id} as 'unknown' for"
+                    f" over {UNKNOWN_DEADLINE_S:.0f} s; stopped waiting for it"
+                )
+        else:
+            unknown_since = None
+        if now - started > MAX_RUN_S:
+            return f"container {container_id} still not finished after {MAX_RUN_S:.0f} s"
+        status = container.status if container is not None else "unreachable"
+        _message(job.id, f"container {container_id} {status}")
+        time.sleep(POLL_INTERVAL_S)
+
+
+def _meter_once(
+    client: PhantomBusterClient, ctx: CallContext, search: Search, container: Container
+) -> None:
+    """Bill the run's execution time once, however often the job is redelivered."""
+    with transaction() as conn:
+        claimed = conn.execute(
+            "UPDATE searches SET run_seconds = 0 WHERE id = %s AND run_seconds IS NULL"
+            " RETURNING id",
+            (search.id,),
+        ).fetchone()
+    if claimed is not None:
+        _set(search.id, run_seconds=client.meter_run(ctx, container))
+
+
 def _launch_poll_import(job: Job, search: Search, lost: object) -> tuple[str, str | None]:
     client = PhantomBusterClient(load_config("phantombuster"))
     ctx = CallContext(user_id=search.launched_by, project_id=search.project_id, job_id=job.id)
     container_id = search.container_id
     if container_id is None:
         _message(job.id, f"launching agent {search.agent_id}")
-        container_id = client.launch(ctx, search.agent_id, _argument(search))
+        agent = client.fetch_agent(ctx, search.agent_id)
+        keys = search_input(agent.manifest, search.kind)
+        container_id = client.launch(ctx, search.agent_id, launch_argument(search, keys))
         _set(search.id, container_id=container_id)
-    while True:
-        if jobs.is_cancelled(job.id):
-            client.stop_agent(ctx, search.agent_id)
-            return "cancelled", "cancelled by a user"
-        if getattr(lost, "is_set", lambda: False)():
-            raise Requeue(QUEUE_RECHECK_S, "agent lease lost; waiting to resume")
-        try:
-            container = client.fetch_container(ctx, container_id)
-        except RetryLater:
-            container = None
-        if container is not None and container.done:
-            break
-        status = container.status if container is not None else "unreachable"
-        _message(job.id, f"container {container_id} {status}")
-        time.sleep(POLL_INTERVAL_S)
+    container = _wait_for_end(job, search, client, ctx, container_id, lost)
+    if isinstance(container, str):
+        return ("cancelled" if container.startswith("cancelled") else "failed"), container
+    _meter_once(client, ctx, search, container)
     if not container.succeeded:
         return "failed", f"PhantomBuster run ended: {container.status} ({container.endType})"
     rows = client.fetch_result_rows(ctx, container_id) or []
@@ -264,7 +329,7 @@ def _launch_poll_import(job: Job, search: Search, lost: object) -> tuple[str, st
             )
             conn.execute(
                 "UPDATE searches SET new_count = %s, known_count = %s WHERE id = %s",
-                (report.new, report.rows - report.new - report.skipped_count, search.id),
+                (report.new, report.linked + report.already_in_project, search.id),
             )
             jobs.set_total(conn, job.id, report.rows)
             jobs.set_progress(

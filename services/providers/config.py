@@ -88,6 +88,7 @@ class ProviderConfig:
     limiter_wait_s: float
     concurrency_ttl_s: float
     prices: Prices
+    plan: str | None = None  # the account's plan where limits depend on it (SalesQL)
 
     def __repr__(self) -> str:  # the key is never part of a repr
         return f"ProviderConfig({self.provider!r}, base_url={self.base_url!r}, key=<redacted>)"
@@ -116,12 +117,30 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
 
 # Documented limits (external-apis.md); PhantomBuster documents none, so ours is conservative.
 _DEFAULTS: dict[Provider, dict[str, float]] = {
-    "phantombuster": {"CONCURRENCY": 4, "DAILY_BUDGET": 200, "READ_TIMEOUT_S": 30},
+    # PhantomBuster bills execution time: its budget is seconds of runs per day (2 h).
+    "phantombuster": {"CONCURRENCY": 4, "DAILY_BUDGET": 7200, "READ_TIMEOUT_S": 30},
     "crustdata": {"CONCURRENCY": 2, "DAILY_BUDGET": 5000, "READ_TIMEOUT_S": 60},
     "salesql": {"CONCURRENCY": 4, "DAILY_BUDGET": 2000, "READ_TIMEOUT_S": 30},
     "openai": {"CONCURRENCY": 8, "DAILY_BUDGET": 20.0, "READ_TIMEOUT_S": 60},
     "sheets": {"CONCURRENCY": 4, "DAILY_BUDGET": 0, "READ_TIMEOUT_S": 20},
 }
+
+
+# SalesQL's limits by plan (help.salesql.com FAQ, docs.salesql.com pricing): calls per day and
+# per minute. "starter" is the older 600/day tier (Starter, Advanced, Pro Monthly; ≤50/min).
+SALESQL_PLANS: dict[str, tuple[int, int]] = {
+    "starter": (600, 50),
+    "professional": (5000, 180),
+    "organization": (20000, 300),
+}
+
+
+def salesql_plan(env: Mapping[str, str]) -> str:
+    """`SALESQL_PLAN` (default professional); an unknown name is refused, not guessed."""
+    plan = (env.get("SALESQL_PLAN") or "professional").strip().lower()
+    if plan not in SALESQL_PLANS:
+        raise ValueError(f"SALESQL_PLAN must be one of {', '.join(SALESQL_PLANS)}, got {plan!r}")
+    return plan
 
 
 def _rules(provider: Provider, env: Mapping[str, str]) -> tuple[RuleSpec, ...]:
@@ -131,9 +150,10 @@ def _rules(provider: Provider, env: Mapping[str, str]) -> tuple[RuleSpec, ...]:
     if provider == "crustdata":
         return (RuleSpec("rpm", _int(env, f"{p}_RATE_PER_MIN", 15), 60.0),)
     if provider == "salesql":
+        per_day, per_min = SALESQL_PLANS[salesql_plan(env)]
         return (
-            RuleSpec("rpm", _int(env, f"{p}_RATE_PER_MIN", 180), 60.0),
-            RuleSpec("rpd", _int(env, f"{p}_RATE_PER_DAY", 5000), 86400.0, kind="window"),
+            RuleSpec("rpm", _int(env, f"{p}_RATE_PER_MIN", per_min), 60.0),
+            RuleSpec("rpd", _int(env, f"{p}_RATE_PER_DAY", per_day), 86400.0, kind="window"),
         )
     if provider == "openai":
         tpm = _int(env, "OPENAI_TOKENS_PER_MIN", 200_000)
@@ -162,7 +182,9 @@ def _prices(provider: Provider, env: Mapping[str, str]) -> Prices:
             cached_input_per_m=_num(env, "OPENAI_PRICE_CACHED_INPUT_PER_M", 0.075),
             output_per_m=_num(env, "OPENAI_PRICE_OUTPUT_PER_M", 0.60),
         )
-    default_unit = {"crustdata": 0.01, "salesql": 0.02}.get(provider, 0.0)
+    # Crustdata and SalesQL: USD per credit; PhantomBuster: USD per second of execution time
+    # (about a Pro plan's price per hour / 3600; set your plan's).
+    default_unit = {"crustdata": 0.01, "salesql": 0.02, "phantombuster": 0.0006}.get(provider, 0.0)
     return Prices(usd_per_unit=_num(env, f"{provider.upper()}_USD_PER_UNIT", default_unit))
 
 
@@ -212,4 +234,5 @@ def load_config(
         limiter_wait_s=_num(env, f"{p}_LIMIT_WAIT_S", 30.0),
         concurrency_ttl_s=_num(env, f"{p}_CONCURRENCY_TTL_S", 120.0),
         prices=_prices(provider, env),
+        plan=salesql_plan(env) if provider == "salesql" else None,
     )

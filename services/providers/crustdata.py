@@ -9,9 +9,9 @@ every profile of that batch into a failed outcome with the typed error's reason.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from services.providers import http
 from services.providers.base import Metered, Operation, ProviderClient
@@ -31,14 +31,55 @@ from services.providers.metering import CallContext
 API_VERSION = "2025-11-01"
 BATCH_SIZE = 25
 DEFAULT_FIELDS = ("basic_profile", "experience", "education", "skills", "social_handles")
-# Credits per profile by field group (docs.crustdata.com pricing); the base profile is 1.
-_FIELD_CREDITS = {"contact.business_email": 1, "contact.personal_email": 2, "contact.phone": 2}
+# Credits per matched profile (docs.crustdata.com pricing): the base profile is 1, and each contact
+# field asked for adds its price, at most 7. Field names are the documented plural ones.
+_FIELD_CREDITS = {
+    "contact.business_emails": 1,
+    "contact.personal_emails": 2,
+    "contact.phone_numbers": 2,
+}
+T = TypeVar("T")
 # Errors that hold for the whole account: later batches would fail the same way, so stop.
 _ACCOUNT_WIDE = (AuthError, QuotaExhausted, BudgetExceeded, NotConfigured)
 
 
+def _none_as_empty(value: Any) -> Any:
+    """Crustdata sends `null` for a list it has nothing for (documented lists can be null)."""
+    return [] if value is None else value
+
+
+def _none_as_model(value: Any) -> Any:
+    return {} if value is None else value
+
+
+NullableList = Annotated[list[T], BeforeValidator(_none_as_empty)]
+
+
 class _Loose(BaseModel):
     model_config = ConfigDict(extra="allow")
+
+
+class Location(_Loose):
+    """`basic_profile.location`: an object (`raw`, sometimes `city`/`state`/`country`); older
+    answers and other endpoints send a plain string, which becomes `raw`."""
+
+    raw: str | None = None
+    city: str | None = None
+    state: str | None = None
+    country: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_text(cls, value: Any) -> Any:
+        return {"raw": value} if isinstance(value, str) else value
+
+    @property
+    def text(self) -> str | None:
+        """What a list shows: the raw text, else the parts that are there."""
+        if self.raw and self.raw.strip():
+            return self.raw.strip()
+        parts = [p.strip() for p in (self.city, self.state, self.country) if p and p.strip()]
+        return ", ".join(parts) or None
 
 
 class BasicProfile(_Loose):
@@ -46,25 +87,27 @@ class BasicProfile(_Loose):
     headline: str | None = None
     current_title: str | None = None
     summary: str | None = None
-    location: str | None = None
-    languages: list[str] = Field(default_factory=list)
+    location: Location | None = None
+    languages: NullableList[str] = Field(default_factory=list)
 
 
 class Employment(_Loose):
     name: str | None = None
     title: str | None = None
-    professional_network_id: str | None = None
+    professional_network_id: str | int | None = None
     start_date: str | None = None
     end_date: str | None = None
 
 
 class EmploymentDetails(_Loose):
-    current: list[Employment] = Field(default_factory=list)
-    past: list[Employment] = Field(default_factory=list)
+    current: NullableList[Employment] = Field(default_factory=list)
+    past: NullableList[Employment] = Field(default_factory=list)
 
 
 class Experience(_Loose):
-    employment_details: EmploymentDetails = Field(default_factory=EmploymentDetails)
+    employment_details: Annotated[EmploymentDetails, BeforeValidator(_none_as_model)] = Field(
+        default_factory=EmploymentDetails
+    )
 
 
 class School(_Loose):
@@ -76,25 +119,61 @@ class School(_Loose):
 
 
 class Education(_Loose):
-    schools: list[School] = Field(default_factory=list)
+    schools: NullableList[School] = Field(default_factory=list)
 
 
 class Skills(_Loose):
-    professional_network_skills: list[str] = Field(default_factory=list)
+    professional_network_skills: NullableList[str] = Field(default_factory=list)
+
+
+def _contact_values(value: Any) -> Any:
+    """Contact lists hold strings or objects with the value under `email`/`phone`/`number`."""
+    items = _none_as_empty(value)
+    if not isinstance(items, list):
+        return items
+    out = []
+    for item in items:
+        if isinstance(item, dict):
+            item = item.get("email") or item.get("phone") or item.get("number") or item.get("value")
+        if isinstance(item, str) and item.strip():
+            out.append(item.strip())
+    return out
+
+
+ContactList = Annotated[list[str], BeforeValidator(_contact_values)]
+
+
+class Contact(_Loose):
+    """`person_data.contact`: plural lists, each only present when its field was asked for."""
+
+    business_emails: ContactList = Field(default_factory=list)
+    personal_emails: ContactList = Field(default_factory=list)
+    phone_numbers: ContactList = Field(default_factory=list)
+
+
+# A section Crustdata answers with `null` reads as an empty one.
+_NullAsEmpty = BeforeValidator(_none_as_model)
 
 
 class PersonData(_Loose):
-    basic_profile: BasicProfile = Field(default_factory=BasicProfile)
-    experience: Experience = Field(default_factory=Experience)
-    education: Education = Field(default_factory=Education)
-    skills: Skills = Field(default_factory=Skills)
-    social_handles: dict[str, Any] = Field(default_factory=dict)
-    contact: dict[str, Any] = Field(default_factory=dict)
+    basic_profile: Annotated[BasicProfile, _NullAsEmpty] = Field(default_factory=BasicProfile)
+    experience: Annotated[Experience, _NullAsEmpty] = Field(default_factory=Experience)
+    education: Annotated[Education, _NullAsEmpty] = Field(default_factory=Education)
+    skills: Annotated[Skills, _NullAsEmpty] = Field(default_factory=Skills)
+    social_handles: Annotated[dict[str, Any], BeforeValidator(_none_as_model)] = Field(
+        default_factory=dict
+    )
+    contact: Annotated[Contact, _NullAsEmpty] = Field(default_factory=Contact)
 
     @property
     def current_company(self) -> str | None:
         current = self.experience.employment_details.current
         return current[0].name if current else None
+
+    @property
+    def location_text(self) -> str | None:
+        location = self.basic_profile.location
+        return location.text if location is not None else None
 
 
 class ProfileOutcome(BaseModel):
@@ -106,6 +185,7 @@ class ProfileOutcome(BaseModel):
     confidence: float | None = None
     error: str | None = None
     retryable: bool = False  # True when the failure was transient (try again later)
+    billed: bool = False  # Crustdata returned a match, so it charged for it (parsed or not)
     sandbox: bool = False  # the answer came from the local sandbox, not Crustdata
 
 
@@ -189,9 +269,10 @@ class CrustdataClient(ProviderClient):
                 self.provider, urls, http.json_body(self.config, response)
             )
             outcomes = [o.model_copy(update={"sandbox": sandbox}) for o in outcomes]
-            matched = sum(1 for o in outcomes if o.status == "enriched")
+            # Crustdata charges every matched profile, also one our parser then refuses.
+            billed = sum(1 for o in outcomes if o.billed)
             failed = sum(1 for o in outcomes if o.status == "failed")
-            units = float(per * matched)
+            units = float(per * billed)
             return Metered(
                 outcomes,
                 units=units,
@@ -280,16 +361,23 @@ def _entry_outcome(url: str, entry: dict[str, Any]) -> ProfileOutcome:
         default=None,
     )
     if best is None or not isinstance(best.get("person_data"), dict):
-        return ProfileOutcome(url=url, status="failed", error="malformed entry: no person_data")
+        return ProfileOutcome(
+            url=url, status="failed", error="malformed entry: no person_data", billed=True
+        )
     try:
         person = PersonData.model_validate(best["person_data"])
     except ValidationError as exc:
+        fields = ", ".join(sorted({".".join(map(str, e["loc"])) for e in exc.errors()}))[:200]
         return ProfileOutcome(
-            url=url, status="failed", error=f"malformed person_data: {exc.error_count()} error(s)"
+            url=url,
+            status="failed",
+            error=f"malformed person_data (billed by Crustdata): {fields}",
+            billed=True,
         )
     return ProfileOutcome(
         url=url,
         status="enriched",
         person=person,
         confidence=float(best.get("confidence_score") or 0),
+        billed=True,
     )

@@ -135,6 +135,25 @@ class QuotaExhausted(PermanentError):
 OutOfCredits = QuotaExhausted
 
 
+class DailyLimitReached(PermanentError):
+    """The provider's per-day call limit is spent (SalesQL answers a bare 429 for it): nothing
+    more can succeed before `resumes_at` (00:00 UTC), so a job stops instead of retrying."""
+
+    usage_status = "daily_limit"
+
+    def __init__(
+        self, provider: str, message: str, *, resumes_at: str, http_status: int | None = None
+    ) -> None:
+        super().__init__(provider, message, http_status=http_status)
+        self.resumes_at = resumes_at  # ISO time, e.g. "2026-12-03T00:00:00+00:00"
+
+
+class NotRetryable(PermanentError):
+    """The provider said this failure must not be retried (OpenAI `x-should-retry: false`)."""
+
+    usage_status = "not_retryable"
+
+
 class BudgetExceeded(PermanentError):
     """Our own daily budget for the provider would be exceeded by this call; nothing was sent."""
 

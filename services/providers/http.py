@@ -132,13 +132,8 @@ def retry_after_from(headers: Mapping[str, str], body_text: str = "") -> float |
         parsed = email.utils.parsedate_to_datetime(ra) if ra else None
         if parsed is not None:
             return max(0.0, parsed.timestamp() - time.time())
-    resets = [
-        d
-        for name in ("x-ratelimit-reset-requests", "x-ratelimit-reset-tokens")
-        if (v := headers.get(name)) is not None and (d := parse_duration(v)) is not None
-    ]
-    if resets:
-        return max(resets)
+    if (limit_reset := _exhausted_limit_reset(headers, body_text)) is not None:
+        return limit_reset
     if (reset := headers.get("x-ratelimit-reset")) is not None:
         seconds = parse_duration(reset)
         if seconds is not None:
@@ -148,6 +143,29 @@ def retry_after_from(headers: Mapping[str, str], body_text: str = "") -> float |
     if match := re.search(r"try again in (\d+(?:\.\d+)?)(ms|s)", body_text):
         return float(match.group(1)) * _UNIT_S[match.group(2)]
     return None
+
+
+def _exhausted_limit_reset(headers: Mapping[str, str], body_text: str) -> float | None:
+    """OpenAI's reset of the limit that was actually hit: waiting for a long token reset when the
+    request limit refused (or the reverse) would idle for nothing. The limit is the one whose
+    `x-ratelimit-remaining-*` is 0, else the one the message names, else the sooner reset."""
+    resets = {
+        kind: d
+        for kind in ("requests", "tokens")
+        if (v := headers.get(f"x-ratelimit-reset-{kind}")) is not None
+        and (d := parse_duration(v)) is not None
+    }
+    if not resets:
+        return None
+    spent = [k for k in resets if headers.get(f"x-ratelimit-remaining-{k}", "").strip() == "0"]
+    if len(spent) == 1:
+        return resets[spent[0]]
+    if len(spent) == 2:
+        return max(resets.values())  # both are spent: only the later reset admits a call
+    named = [k for k in resets if f"on {k} per min" in body_text.lower()]
+    if len(named) == 1:
+        return resets[named[0]]
+    return min(resets.values())
 
 
 def json_body(cfg: ProviderConfig, response: httpx.Response) -> Any:

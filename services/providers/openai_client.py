@@ -28,6 +28,7 @@ from services.providers.errors import (
     BadRequest,
     MalformedResponse,
     ModelRefusal,
+    NotRetryable,
     ProviderError,
     ProviderTimeout,
     ProviderUnavailable,
@@ -242,6 +243,13 @@ def map_sdk_error(provider: str, exc: openai.APIError) -> ProviderError:
     message = f"HTTP {status}: {exc.message}"
     if code == "insufficient_quota":
         return QuotaExhausted(provider, message, http_status=status)
+    # The API's own verdict wins over the status code, as in the SDK's retry logic.
+    should_retry = exc.response.headers.get("x-should-retry", "").strip().lower()
+    if should_retry == "false":
+        return NotRetryable(provider, f"{message} (x-should-retry: false)", http_status=status)
+    if should_retry == "true" and status not in (429,) and status < 500:
+        retry_after = http.retry_after_from(exc.response.headers)
+        return ProviderUnavailable(provider, message, http_status=status, retry_after=retry_after)
     if status == 429:
         retry_after = http.retry_after_from(exc.response.headers, exc.message)
         return RateLimited(provider, message, http_status=status, retry_after=retry_after)

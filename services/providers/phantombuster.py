@@ -1,26 +1,35 @@
 """PhantomBuster API v2: launch an agent for one search, poll *its* container, read the result.
 
-A launch passes the search as this launch's `argument` and never saves it, so a running search's
-stored argument is never overwritten; `maxInstanceCount=1` makes PhantomBuster itself refuse a
-second concurrent run. Polling uses `/containers/fetch?id=<containerId>`, not the agent's latest
-container, which may belong to someone else's launch. `start_search` puts the agent lease in front.
+A launch passes the search as this launch's `bonusArgument`: PhantomBuster merges it into the
+agent's saved argument, which holds the LinkedIn identity set up in PhantomBuster (a plain
+`argument` would replace it and the run would have no login). It is never saved, so a running
+search's stored argument is never overwritten; `maxInstanceCount=1` makes PhantomBuster itself
+refuse a second concurrent run. The input key names come from the agent's manifest. Polling uses
+`/containers/fetch?id=<containerId>`, not the agent's latest container, which may belong to
+someone else's launch. A large result is an object pointing at the result file (`jsonUrl`),
+which is downloaded through the same metered pipeline. PhantomBuster bills execution time, so a
+finished run is metered by its duration. `start_search` puts the agent lease in front.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
+import redis
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from services.db import transaction
 from services.providers import http
 from services.providers.base import Metered, Operation, ProviderClient
-from services.providers.errors import AgentBusy, MalformedResponse, ProviderError
+from services.providers.errors import AgentBusy, BudgetExceeded, MalformedResponse, ProviderError
 from services.providers.lease import AgentLeases, Granted, Lease, Queued, Refused
-from services.providers.metering import CallContext
+from services.providers.metering import CallContext, Reservation, UsageRow, record_usage
 
 ContainerStatus = Literal["starting", "running", "finished", "unknown", "launch error"]
 
@@ -54,6 +63,54 @@ class RunningContainer(_Loose):
     agentId: str  # noqa: N815
     agentName: str | None = None  # noqa: N815
     createdAt: int | None = None  # noqa: N815
+
+
+class Agent(_Loose):
+    """`/agents/fetch`: `argument` is the saved input as a JSON string; `manifest` (with
+    `withManifest=true`) describes the Phantom's input, its `argumentSchema` naming the keys."""
+
+    id: str
+    name: str | None = None
+    argument: str | None = None
+    manifest: dict[str, Any] | None = None
+    executionTimeLimit: int | None = None  # noqa: N815 - seconds, per the spec
+
+
+# Input keys of the LinkedIn Phantoms, in order of preference, when the manifest lists several.
+URL_KEYS = ("linkedInSearchUrl", "salesNavigatorSearchUrl", "searches", "search")
+COUNT_KEYS = ("numberOfResultsPerSearch", "numberOfProfiles", "numberOfResultsPerLaunch")
+
+
+@dataclass(frozen=True)
+class SearchInput:
+    """Where a search's URL and wanted count go in this agent's input."""
+
+    url_key: str
+    count_key: str
+
+
+def search_input(manifest: Mapping[str, Any] | None, kind: str) -> SearchInput:
+    """The input keys the manifest's argument schema declares; the export Phantoms' documented
+    names when the manifest says nothing usable."""
+    schema = (manifest or {}).get("argumentSchema") or {}
+    props = schema.get("properties") if isinstance(schema, dict) else None
+    names = set(props) if isinstance(props, dict) else set()
+    fallback = (
+        SearchInput("searches", "numberOfProfiles")
+        if kind == "salesnav"
+        else SearchInput("linkedInSearchUrl", "numberOfResultsPerSearch")
+    )
+    url_key = next((k for k in URL_KEYS if k in names), fallback.url_key)
+    count_key = next((k for k in COUNT_KEYS if k in names), fallback.count_key)
+    return SearchInput(url_key, count_key)
+
+
+@dataclass(frozen=True)
+class ResultFile:
+    """A result too large to inline: `resultObject` holds the export file's URLs instead."""
+
+    json_url: str | None
+    csv_url: str | None
 
 
 class ResultRow(BaseModel):
@@ -96,14 +153,26 @@ def to_result_row(row: Mapping[str, Any]) -> ResultRow | None:
     )
 
 
-def parse_result_object(provider: str, result_object: Any) -> list[ResultRow]:
-    """`resultObject` is a JSON *string* holding an array of rows."""
+def parse_result_object(provider: str, result_object: Any) -> list[ResultRow] | ResultFile:
+    """`resultObject` is a JSON *string*: an array of rows, or (for a large result) an object
+    with the export file's `jsonUrl` / `csvURL`."""
     try:
         rows = json.loads(result_object) if isinstance(result_object, str) else result_object
     except json.JSONDecodeError:
         raise MalformedResponse(
             provider, "resultObject is not valid JSON", http_status=200
         ) from None
+    if isinstance(rows, dict) and (rows.get("jsonUrl") or rows.get("csvURL")):
+        json_url, csv_url = rows.get("jsonUrl"), rows.get("csvURL")
+        return ResultFile(
+            json_url if isinstance(json_url, str) else None,
+            csv_url if isinstance(csv_url, str) else None,
+        )
+    return parse_rows(provider, rows)
+
+
+def parse_rows(provider: str, rows: Any) -> list[ResultRow]:
+    """Export rows (an array of objects) → ResultRows; rows without a profile URL are dropped."""
     if not isinstance(rows, list):
         raise MalformedResponse(provider, "resultObject is not an array of rows", http_status=200)
     out = []
@@ -134,21 +203,28 @@ class PhantomBusterClient(ProviderClient):
             raise error
         return http.json_body(self.config, response), response.status_code
 
+    def fetch_agent(self, ctx: CallContext, agent_id: str) -> Agent:
+        """The agent with its manifest (`withManifest=true`)."""
+
+        def call() -> Metered[Agent]:
+            body, status = self._json(
+                "GET", "/agents/fetch", params={"id": agent_id, "withManifest": "true"}
+            )
+            return Metered(_validate(self.provider, Agent, body), http_status=status)
+
+        return self.execute(ctx, Operation("agent_fetch", subject=agent_id), call)
+
     def launch(
         self,
         ctx: CallContext,
         agent_id: str,
-        argument: Mapping[str, Any],
+        bonus_argument: Mapping[str, Any],
         *,
         max_instance_count: int = 1,
     ) -> str:
-        """Launch one run with `argument` (not saved on the agent); returns its container id."""
-        payload = {
-            "id": agent_id,
-            "argument": dict(argument),
-            "saveArgument": False,
-            "maxInstanceCount": max_instance_count,
-        }
+        """Launch one run with `bonus_argument` merged into the agent's saved argument (which
+        keeps its LinkedIn identity); nothing is saved. Returns the container id."""
+        payload = launch_payload(agent_id, bonus_argument, max_instance_count)
 
         def call() -> Metered[str]:
             body, status = self._json("POST", "/agents/launch", json_payload=payload)
@@ -159,14 +235,38 @@ class PhantomBusterClient(ProviderClient):
                 raise MalformedResponse(
                     self.provider, "launch answer has no containerId", http_status=status
                 )
-            return Metered(
-                str(container),
-                units=1.0,
-                cost_usd=self.config.prices.usd_per_unit,
-                http_status=status,
-            )
+            # A launch is free; the run's execution time is metered when it ends (meter_run).
+            return Metered(str(container), http_status=status)
 
-        return self.execute(ctx, Operation("agent_launch", subject=agent_id, estimate=1.0), call)
+        return self.execute(ctx, Operation("agent_launch", subject=agent_id), call)
+
+    def meter_run(self, ctx: CallContext, container: Container) -> float:
+        """Record a finished run's execution time (what PhantomBuster bills); returns seconds.
+
+        Call once per container (the search job keeps the seconds on its row)."""
+        start = container.launchedAt or container.createdAt
+        seconds = (
+            max(0.0, (container.endedAt - start) / 1000) if container.endedAt and start else 0.0
+        )
+        try:
+            reservation = self._budget.reserve(0.0)
+        except (BudgetExceeded, redis.RedisError):
+            # Already over (or the counter is away): the time is spent all the same, so count it.
+            reservation = Reservation(self._budget.key() if self._budget.enabled else "", 0)
+        with contextlib.suppress(redis.RedisError):
+            self._budget.settle(reservation, seconds)
+        record_usage(
+            ctx,
+            UsageRow(
+                provider=self.provider,
+                operation="execution_time",
+                status="ok",
+                units=seconds,
+                cost_usd=seconds * self.config.prices.usd_per_unit,
+                subject=container.id,
+            ),
+        )
+        return seconds
 
     def fetch_container(self, ctx: CallContext, container_id: str) -> Container:
         """Status of one container, by its own id."""
@@ -178,9 +278,10 @@ class PhantomBusterClient(ProviderClient):
         return self.execute(ctx, Operation("container_fetch", subject=container_id), call)
 
     def fetch_result_rows(self, ctx: CallContext, container_id: str) -> list[ResultRow] | None:
-        """The container's exported rows; None while it has produced no result object yet."""
+        """The container's exported rows; None while it has produced no result object yet. A
+        large result's file (`jsonUrl`) is downloaded and read."""
 
-        def call() -> Metered[list[ResultRow] | None]:
+        def call() -> Metered[list[ResultRow] | ResultFile | None]:
             body, status = self._json(
                 "GET", "/containers/fetch-result-object", params={"id": container_id}
             )
@@ -194,7 +295,40 @@ class PhantomBusterClient(ProviderClient):
                 parse_result_object(self.provider, body["resultObject"]), http_status=status
             )
 
-        return self.execute(ctx, Operation("container_result", subject=container_id), call)
+        found = self.execute(ctx, Operation("container_result", subject=container_id), call)
+        if isinstance(found, ResultFile):
+            return self.download_result(ctx, container_id, found)
+        return found
+
+    def download_result(
+        self, ctx: CallContext, container_id: str, result: ResultFile
+    ) -> list[ResultRow]:
+        """Read a result file (JSON array of rows) from PhantomBuster's storage, metered."""
+        url = result.json_url
+        if not url:
+            raise MalformedResponse(
+                self.provider, "large result names only a CSV file; JSON expected", http_status=200
+            )
+        if not self._trusted_result_url(url):
+            raise MalformedResponse(
+                self.provider, f"result file host not allowed: {urlsplit(url).netloc}"
+            )
+
+        def call() -> Metered[list[ResultRow]]:
+            # No API key: the file URL is PhantomBuster's storage, not the API.
+            response = http.send(self.config, "GET", url, headers={"accept": "application/json"})
+            if (error := http.classify(self.config, response)) is not None:
+                raise error
+            rows = parse_rows(self.provider, http.json_body(self.config, response))
+            return Metered(rows, http_status=response.status_code)
+
+        return self.execute(ctx, Operation("result_download", subject=container_id), call)
+
+    def _trusted_result_url(self, url: str) -> bool:
+        parts = urlsplit(url)
+        hosts = {urlsplit(self.base_url).netloc, *result_hosts()}
+        sandbox_http = self.config.sandbox and parts.scheme == "http"
+        return parts.netloc in hosts and (parts.scheme == "https" or sandbox_http)
 
     def running_containers(self, ctx: CallContext) -> list[RunningContainer]:
         """Every running container of the organisation (`/orgs/fetch-running-containers`)."""
@@ -229,6 +363,31 @@ def _validate(provider: str, model: type[Any], body: Any) -> Any:
             f"{model.__name__} has a wrong shape ({exc.error_count()} error(s))",
             http_status=200,
         ) from None
+
+
+def launch_payload(
+    agent_id: str, bonus_argument: Mapping[str, Any], max_instance_count: int = 1
+) -> dict[str, Any]:
+    """The `/agents/launch` body: this run's input as `bonusArgument`, never saved."""
+    return {
+        "id": agent_id,
+        "bonusArgument": {**identity_argument(), **dict(bonus_argument)},
+        "saveArgument": False,
+        "maxInstanceCount": max_instance_count,
+    }
+
+
+def identity_argument() -> dict[str, Any]:
+    """`identities` for the launch when `PHANTOMBUSTER_IDENTITY_ID` is set; otherwise nothing,
+    and the identity saved on the agent in PhantomBuster is used (bonusArgument keeps it)."""
+    identity = os.environ.get("PHANTOMBUSTER_IDENTITY_ID", "").strip()
+    return {"identities": [{"identityId": identity}]} if identity else {}
+
+
+def result_hosts() -> set[str]:
+    """Hosts a result file may be read from (PhantomBuster's S3 bucket by default)."""
+    raw = os.environ.get("PHANTOMBUSTER_RESULT_HOSTS", "phantombuster.s3.amazonaws.com")
+    return {h.strip() for h in raw.split(",") if h.strip()}
 
 
 @dataclass(frozen=True)
@@ -279,11 +438,14 @@ def start_search(
 
 
 __all__ = [
+    "Agent",
     "Container",
     "PhantomBusterClient",
     "ResultRow",
     "RunningContainer",
+    "SearchInput",
     "SearchStart",
     "Started",
+    "search_input",
     "start_search",
 ]

@@ -148,6 +148,17 @@ class RateLimiter:
         allowed, wait_us, now_us = self.client.eval(_ACQUIRE_LUA, len(keys), *keys, *args)  # type: ignore[misc]
         return Decision(bool(allowed), int(wait_us) / 1_000_000, int(now_us))
 
+    def used_in_window(self, rule: Rule) -> int:
+        """Calls charged so far in a calendar-window rule's current window (0 if Redis is away)."""
+        try:
+            seconds, micros = self.client.time()  # Redis's clock, as the script uses
+            period_us = int(rule.period_s * 1_000_000)
+            start = (int(seconds) * 1_000_000 + int(micros)) // period_us * period_us
+            value = self.client.get(f"{KEY_PREFIX}{rule.key}:{start}")
+        except redis.RedisError:
+            return 0
+        return int(value or 0)
+
     def wait(self, provider: str, rules: Sequence[Rule], max_wait_s: float) -> Decision:
         """Block until admitted; RateLimited(local=True) when the wait would exceed `max_wait_s`.
 

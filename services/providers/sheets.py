@@ -14,7 +14,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from services.providers import http
 from services.providers.base import Metered, Operation, ProviderClient
-from services.providers.errors import BadRequest, MalformedResponse, register_secret
+from services.providers.errors import (
+    AuthError,
+    BadRequest,
+    MalformedResponse,
+    ProviderError,
+    register_secret,
+)
 from services.providers.metering import CallContext
 
 
@@ -26,6 +32,22 @@ class ValueRange(BaseModel):
     # Google drops trailing empty cells and omits `values` for an empty range.
     values: list[list[Any]] = Field(default_factory=list)
     sandbox: bool = False
+
+
+def _explain(error: ProviderError, response: Any, with_oauth: bool) -> ProviderError:
+    """A 403 PERMISSION_DENIED to a key means a private sheet, not a wrong key (that is a 400/401)."""
+    if response.status_code != 403 or "PERMISSION_DENIED" not in response.text[:2000]:
+        return error
+    if with_oauth:
+        message = "your Google account has no access to this sheet: ask its owner to share it"
+    else:
+        message = (
+            "the sheet is private: share it as 'anyone with the link can view', or use a"
+            " service account the sheet is shared with"
+        )
+    return AuthError(
+        error.provider, f"{message} (Google: HTTP 403 PERMISSION_DENIED)", http_status=403
+    )
 
 
 class SheetsClient(ProviderClient):
@@ -63,7 +85,7 @@ class SheetsClient(ProviderClient):
         def call() -> Metered[ValueRange]:
             response = http.send(self.config, "GET", url, headers=headers, params=params)
             if (error := http.classify(self.config, response)) is not None:
-                raise error
+                raise _explain(error, response, oauth_token is not None)
             body = http.json_body(self.config, response)
             try:
                 value_range = ValueRange.model_validate(body)

@@ -37,7 +37,8 @@ def env(fast_providers: SandboxControl, db, redis_conn):
 
 def test_429_with_retry_after_is_retried_after_at_least_that_delay(env) -> None:
     ctl, db, ctx = env
-    ctl.configure("salesql", fail_next=["429"], retry_after_s=1.0)
+    # SalesQL documents no Retry-After; this sandbox run sends one to test that it is honoured.
+    ctl.configure("salesql", fail_next=["429"], retry_after_s=1.0, send_retry_after=True)
     started = time.monotonic()
     person = SalesqlClient().enrich_person(ctx, URL)
     elapsed = time.monotonic() - started
@@ -109,7 +110,8 @@ def test_timeouts_exhausted(env) -> None:
 
 def test_outage_then_recovery(env) -> None:
     ctl, _db, ctx = env
-    ctl.configure("salesql", outage_until=time.time() + 1.0)
+    # The outage answers 503 with Retry-After (SalesQL documents none; this run sends one).
+    ctl.configure("salesql", outage_until=time.time() + 1.0, send_retry_after=True)
     started = time.monotonic()
     assert SalesqlClient().enrich_person(ctx, URL) is not None
     assert time.monotonic() - started >= 0.9

@@ -184,9 +184,10 @@ def test_phantombuster_lifecycle_and_max_instances(sandbox_ctl: SandboxControl) 
     url = f"{sandbox_ctl.url}/phantombuster/api/v2"
     sandbox_ctl.configure("phantombuster", container_seconds=0.5)
     arg = {"search": "data engineer", "numberOfResultsPerLaunch": 4}
+    # bonusArgument is merged into the saved argument, which holds the LinkedIn login.
     launch = httpx.post(
         f"{url}/agents/launch",
-        json={"id": "7", "argument": json.dumps(arg), "maxInstanceCount": 1},
+        json={"id": "7", "bonusArgument": json.dumps(arg), "maxInstanceCount": 1},
         headers=PB,
     )
     cid = launch.json()["containerId"]
@@ -218,12 +219,16 @@ def test_phantombuster_lifecycle_and_max_instances(sandbox_ctl: SandboxControl) 
     assert done["status"] == "finished" and done["endType"] == "finished" and done["exitCode"] == 0
     rows = json.loads(done["resultObject"])
     assert len(rows) == 4 and {"headline", "jobTitle", "company"} <= set(rows[0])  # LinkedIn export
-    assert (
-        json.loads(
-            httpx.get(f"{url}/agents/fetch", params={"id": "7"}, headers=PB).json()["argument"]
-        )
-        == {}
-    )
+    # The launch saved nothing: the agent keeps only its own login.
+    saved = httpx.get(f"{url}/agents/fetch", params={"id": "7"}, headers=PB).json()["argument"]
+    assert json.loads(saved) == {"sessionCookie": "sandbox-li_at-cookie"}
+    # A plain `argument` replaces the saved input: the run has no login and fails.
+    bare = httpx.post(f"{url}/agents/launch", json={"id": "7", "argument": arg}, headers=PB).json()[
+        "containerId"
+    ]
+    time.sleep(0.6)
+    failed = httpx.get(f"{url}/containers/fetch", params={"id": bare}, headers=PB).json()
+    assert failed["status"] == "finished" and failed["exitCode"] == 1
     assert (
         httpx.get(f"{url}/containers/fetch", params={"id": "nope"}, headers=PB).status_code == 404
     )

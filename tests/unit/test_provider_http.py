@@ -44,8 +44,15 @@ def test_retry_after_sources_in_order_of_precision() -> None:
     assert http.retry_after_from(h({"retry-after": "3"})) == 3
     date = email.utils.formatdate(time.time() + 30, usegmt=True)
     assert 28 <= (http.retry_after_from(h({"retry-after": date})) or 0) <= 31
-    reset = h({"x-ratelimit-reset-requests": "1s", "x-ratelimit-reset-tokens": "6m0s"})
-    assert http.retry_after_from(reset) == 360
+    resets = {"x-ratelimit-reset-requests": "1s", "x-ratelimit-reset-tokens": "6m0s"}
+    # Unknown which limit refused: the sooner reset (a second refusal states its own wait).
+    assert http.retry_after_from(h(resets)) == 1
+    assert http.retry_after_from(h({**resets, "x-ratelimit-remaining-tokens": "0"})) == 360
+    assert http.retry_after_from(h({**resets, "x-ratelimit-remaining-requests": "0"})) == 1
+    both = {"x-ratelimit-remaining-requests": "0", "x-ratelimit-remaining-tokens": "0"}
+    assert http.retry_after_from(h({**resets, **both})) == 360
+    tokens = "Rate limit reached for gpt-4o-mini ... on tokens per min (TPM): Limit 200000"
+    assert http.retry_after_from(h(resets), tokens) == 360
     assert http.retry_after_from(h({"x-ratelimit-reset": "12"})) == 12
     epoch = str(int(time.time()) + 20)
     assert 18 <= (http.retry_after_from(h({"x-ratelimit-reset": epoch})) or 0) <= 21

@@ -13,7 +13,7 @@ from services.providers.crustdata import credits_per_profile, parse_enrich_answe
 from services.providers.errors import MalformedResponse
 from services.providers.linkedin import normalize_profile_url
 from services.providers.openai_client import TokenUsage, cost_of
-from services.providers.phantombuster import parse_result_object, to_result_row
+from services.providers.phantombuster import ResultFile, parse_result_object, to_result_row
 
 A, B, C = (f"https://www.linkedin.com/in/{s}" for s in ("ann", "bob", "cy"))
 
@@ -65,13 +65,11 @@ def test_crustdata_malformed_answers() -> None:
 
 def test_credits_per_profile() -> None:
     assert credits_per_profile(["basic_profile"]) == 1
-    assert credits_per_profile(["contact.business_email", "contact.phone"]) == 4
-    assert (
-        credits_per_profile(
-            ["contact.personal_email", "contact.phone", "contact.business_email", "contact.phone"]
-        )
-        == 7
-    )
+    assert credits_per_profile(["contact.business_emails", "contact.phone_numbers"]) == 4
+    every = ["contact.personal_emails", "contact.phone_numbers", "contact.business_emails"]
+    assert credits_per_profile([*every, "contact.phone_numbers"]) == 7
+    # The singular names are not Crustdata's: they price nothing.
+    assert credits_per_profile(["contact.business_email", "contact.phone"]) == 1
 
 
 def test_result_rows_both_exports() -> None:
@@ -85,8 +83,11 @@ def test_result_rows_both_exports() -> None:
     assert len(rows) == 2
     with pytest.raises(MalformedResponse):
         parse_result_object("phantombuster", "{not json")
+    # A large result names its files instead of holding the rows.
+    big = {"jsonUrl": "https://phantombuster.s3.amazonaws.com/a/b/result.json", "csvURL": "c"}
+    assert parse_result_object("phantombuster", json.dumps(big)) == ResultFile(big["jsonUrl"], "c")
     with pytest.raises(MalformedResponse):
-        parse_result_object("phantombuster", json.dumps({"csvURL": "x"}))
+        parse_result_object("phantombuster", json.dumps({"rows": 3}))
 
 
 def test_openai_cost() -> None:
