@@ -57,6 +57,9 @@ def make_celery() -> Celery:
         broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT_S},
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,
+        # Pool processes log JSON to the real stderr (services.logs); redirected to Celery's
+        # logger proxy, their own handler would write back into it and every line be dropped.
+        worker_redirect_stdouts=False,
         task_default_queue="sourcingx",
     )
     return app

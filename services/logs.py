@@ -56,5 +56,6 @@ def configure_logging(level: str | None = None) -> None:
     root.handlers = [handler]
     root.setLevel((level or os.environ.get("LOG_LEVEL", "INFO")).upper())
     # httpx logs full URLs at INFO; ours carry no keys, but keep third-party chatter down anyway.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    for name in ("httpx", "httpx2"):  # httpx2 is the OpenAI SDK's transport
+        logging.getLogger(name).setLevel(logging.WARNING)
     root._sourcingx_configured = True  # type: ignore[attr-defined]

@@ -48,6 +48,8 @@ def _after(response: Response) -> Response:
         body = request.get_json(silent=True) or {}
         metrics.CALLBACKS.labels(callback_label(body.get("output")), status).observe(elapsed)
     response.headers["X-Request-ID"] = getattr(g, "request_id", "")
+    if host := os.environ.get("SOURCINGX_HOST_ID"):  # which host answered, behind a balancer
+        response.headers["X-SourcingX-Host"] = host
     return response
 
 

@@ -7,9 +7,7 @@ Postgres, the provider sandbox) so killing it affects nothing else on the machin
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -27,16 +25,20 @@ from services.cache import reset_cache
 from services.db import close_pool
 from services.redis_client import reset_redis
 from services.settings import get_settings
-from tests.helpers import ROOT, celery_worker, create_user, csrf_from, login, wait_for
+from tests.helpers import (
+    ROOT,
+    answers,
+    celery_worker,
+    create_user,
+    free_port,
+    gunicorn_argv,
+    http_login,
+    login,
+    wait_for,
+)
 from tests.integration.sandbox_fixture import SandboxControl
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _use(monkeypatch: pytest.MonkeyPatch, **env: str) -> None:
@@ -58,37 +60,24 @@ def restore_clients() -> Iterator[None]:
     reset_cache()
 
 
-def _http_login(client: httpx.Client, email: str, password: str = "correct-horse-battery") -> None:
-    token = csrf_from(client.get("/login").text)
-    resp = client.post("/login", data={"email": email, "password": password, "csrf_token": token})
-    assert resp.status_code == 302
-
-
 @pytest.fixture()
 def gunicorn(db: psycopg.Connection) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "PORT": str(port), "WEB_CONCURRENCY": "2", "WEB_THREADS": "4"}
     proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py", "app:server"],
+        gunicorn_argv(),
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
-    wait_for(lambda: _answers(f"{base}/healthz"), timeout_s=30)
+    wait_for(lambda: answers(f"{base}/healthz"), timeout_s=30)
     try:
         yield base, proc
     finally:
         proc.terminate()
         proc.wait(timeout=20)
-
-
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def test_killing_a_gunicorn_worker_fails_only_in_flight_requests(
@@ -101,7 +90,7 @@ def test_killing_a_gunicorn_worker_fails_only_in_flight_requests(
 
     def user_loop() -> None:
         with httpx.Client(base_url=base, timeout=10) as client:
-            _http_login(client, "rita@example.com")
+            http_login(client, "rita@example.com")
             while not stop.is_set():
                 try:
                     ok = client.get("/_dash-layout").status_code == 200

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 from typing import Any
 
 import psycopg
@@ -17,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.helpers import create_user, dash_post, login
+from tests.helpers import callback_body, create_user, dash_post, login
 
 GRID_OUTPUT_FRAGMENT = "profiles-grid.getRowsResponse"
 LEAD_OR_ADMIN_PREFIXES = ("insights-", "admin-")
@@ -55,30 +54,7 @@ def _dependencies(server: Any) -> list[dict[str, Any]]:
 
 def _body(dep: dict[str, Any]) -> dict[str, Any]:
     """A structurally valid callback body with empty values for every input and state."""
-
-    def ref(item: dict[str, Any]) -> dict[str, Any]:
-        ident = item["id"]
-        if isinstance(ident, str) and ident.startswith("{"):
-            ident = json.loads(ident)
-        return {"id": ident, "property": item["property"], "value": None}
-
-    def out(spec: str) -> dict[str, Any]:
-        ident, prop = spec.rsplit(".", 1)
-        return {
-            "id": json.loads(ident) if ident.startswith("{") else ident,
-            "property": prop.split("@")[0],
-        }
-
-    # The renderer sends a list for multi-output callbacks ("..a.b...c.d..") and a dict otherwise.
-    specs = [o for o in re.split(r"\.\.\.", dep["output"].strip(".")) if o]
-    multi = dep["output"].startswith("..")
-    return {
-        "output": dep["output"],
-        "outputs": [out(o) for o in specs] if multi else out(specs[0]),
-        "inputs": [ref(i) for i in dep["inputs"]],
-        "state": [ref(s) for s in dep["state"]],
-        "changedPropIds": [],
-    }
+    return callback_body(dep)
 
 
 def test_every_callback_refuses_anonymous_callers(server: Any, anon: Any) -> None:
@@ -120,6 +96,7 @@ def test_every_callback_refuses_cross_origin_posts_even_when_signed_in(
         "/download/insights/funnel.csv",
         "/download/audit.csv",
         "/download/projects/1/shortlist.csv",
+        "/download/projects/1/imports/1/rows.csv",
         "/metrics",
     ],
 )
@@ -277,6 +254,7 @@ def test_malformed_and_oversized_uploads_are_refused_with_a_message(
             [{"id": "project-upload", "property": "contents", "value": contents}],
             state=[
                 {"id": "project-upload", "property": "filename", "value": filename},
+                {"id": "project-upload-sheet", "property": "value", "value": None},
                 {"id": "project-id", "property": "data", "value": project},
             ],
         )
@@ -288,7 +266,9 @@ def test_malformed_and_oversized_uploads_are_refused_with_a_message(
 
     assert "could not be read" in upload("data:text/csv;base64,!!!not-base64!!!", "x.csv")
     assert "No LinkedIn URL column" in upload(data_url(b"name,title\nJane,CTO\n"), "x.csv")
-    assert "only .csv" in upload(data_url(b"PK\x03\x04zip"), "people.xlsx")
+    assert "only CSV" in upload(data_url(b"%PDF-1.4"), "people.pdf")
+    assert "damaged" in upload(data_url(b"PK\x03\x04zip"), "people.xlsx")
+    assert "not a CSV or Excel file" in upload(data_url(b"\x89PNG\r\n\x1a\n" + bytes(64)), "a.csv")
     monkeypatch.setenv("UPLOAD_MAX_BYTES", "1000")
     from services.settings import get_settings
 
