@@ -20,11 +20,13 @@ from web import (
     admin_download,
     downloads,
     health,
+    import_download,
     insights_download,
     login,
     observability,
     security,
     shortlist_download,
+    webhooks,
 )
 
 log = logging.getLogger(__name__)
@@ -112,6 +114,8 @@ def create_app() -> Dash:
         insights_download.bp,
         admin_download.bp,
         shortlist_download.bp,
+        import_download.bp,
+        webhooks.bp,
     ):
         server.register_blueprint(blueprint)
     app = Dash(

@@ -56,7 +56,7 @@ def show_recent_jobs(_label: str | None) -> html.Div | dbc.Table:
                 html.Td(j.id),
                 html.Td(j.kind),
                 html.Td(j.status),
-                html.Td(f"{j.done + j.failed}/{j.total}"),
+                html.Td(f"{j.done + j.failed + j.skipped}/{j.total}"),
                 html.Td(j.created_at.strftime("%Y-%m-%d %H:%M")),
             ]
         )

@@ -11,10 +11,21 @@ from services import jobs
 from web.security import require_role
 
 
+def counts_text(job: jobs.Job) -> str:
+    """ "10 done · 13 skipped of 23": skips (duplicates...) are not failures, so failures are
+    named only when there are some."""
+    parts = [f"{job.done:,} done"]
+    if job.skipped:
+        parts.append(f"{job.skipped:,} skipped")
+    if job.failed:
+        parts.append(f"{job.failed:,} failed")
+    return " · ".join(parts) + f" of {job.total:,}"
+
+
 def _describe(job: jobs.Job) -> str:
     parts = [f"Job #{job.id} {job.kind}: {job.status}"]
     if job.total:
-        parts.append(f"{job.done:,} done, {job.failed:,} failed of {job.total:,}")
+        parts.append(counts_text(job))
     if job.message and not job.finished:
         parts.append(job.message)
     if job.error:

@@ -13,13 +13,22 @@ import dash_bootstrap_components as dbc
 import plotly.graph_objects as go
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 
+from callbacks.jobs import counts_text
 from layouts import ids
 from layouts import projects as page
 from layouts.components import empty_state
 from services import jobs, projects, searches
 from services.csv_source import ImportRefused
 from services.enrichment import start_enrichment
-from services.imports import list_imports, store_upload
+from services.imports import (
+    DETAIL_ROWS_KEPT,
+    NOT_ADDED,
+    OUTCOME_LABELS,
+    PAGE_SIZE,
+    import_rows_page,
+    list_imports,
+    store_upload,
+)
 from services.pipeline_jobs import start_import
 from services.settings import get_settings
 from web.security import require_role
@@ -298,17 +307,20 @@ def show_searches(project_id: int, _label: Any) -> Any:
     Output(ids.job_interval("project-import"), "disabled", allow_duplicate=True),
     Input(page.UPLOAD, "contents"),
     State(page.UPLOAD, "filename"),
+    State(page.UPLOAD_SHEET, "value"),
     State(page.PROJECT_ID, "data"),
     prevent_initial_call=True,
 )
-def upload_csv(contents: str | None, filename: str | None, project_id: int) -> tuple[Any, ...]:
+def upload_csv(
+    contents: str | None, filename: str | None, sheet: str | None, project_id: int
+) -> tuple[Any, ...]:
     user = require_role("recruiter")
     if not contents or not filename:
         return no_update, no_update, no_update
     try:
         content = base64.b64decode(contents.split(",", 1)[1], validate=True)
         upload_id, fmt, rows = store_upload(
-            project_id, filename, content, user.id, get_settings().upload_max_bytes
+            project_id, filename, content, user.id, get_settings().upload_max_bytes, sheet
         )
     except (ValueError, IndexError) as exc:
         message = str(exc) if isinstance(exc, ImportRefused) else "The upload could not be read"
@@ -327,21 +339,107 @@ def show_imports(project_id: int, _label: Any) -> Any:
     require_role("recruiter")
     items = list_imports(project_id)
     if not items:
-        return empty_state("No imports yet", "Upload a PhantomBuster export or a CSV above.")
+        return empty_state("No imports yet", "Upload a PhantomBuster export, a CSV or a workbook.")
     rows = [
         [
-            i["created_at"].strftime("%Y-%m-%d %H:%M"),
-            i["filename"],
-            i["format"],
-            f"{i['rows']:,}",
-            f"{i['new']:,}",
-            f"{i['linked']:,}",
-            f"{i['skipped'].get('count', 0):,}",
-            i["by"] or "—",
+            i.created_at.strftime("%Y-%m-%d %H:%M"),
+            i.filename,
+            i.format,
+            f"{i.rows:,}",
+            f"{i.new:,}",
+            f"{i.linked:,}",
+            f"{i.already_in_project:,}",
+            f"{i.skipped:,}",
+            f"{i.failed:,}",
+            i.by or "—",
+            page.import_reasons_button(i.id, "Reasons") if i.detail_rows else "—",
         ]
         for i in items
     ]
-    return _table(("When", "File", "Format", "Rows", "New", "Linked", "Skipped", "By"), rows)
+    header = ("When", "File", "Format", "Rows", "New", "Linked", "Already in project")
+    return _table((*header, "Skipped", "Failed", "By", "Rows not added"), rows)
+
+
+def _reasons_state(
+    trigger: Any, store: dict[str, Any] | None, outcome: str | None
+) -> dict[str, Any] | None:
+    """The reasons panel's next state from what was clicked; None when nothing changes."""
+    state = {"import_id": None, "page": 0, "outcome": None, **(store or {})}
+    outcome = outcome if outcome in NOT_ADDED else None  # the filter is an allow-list
+    if state["outcome"] not in NOT_ADDED:
+        state["outcome"] = None
+    if not isinstance(state["page"], int) or not isinstance(state["import_id"], int | None):
+        return None  # not a state this page wrote
+    if isinstance(trigger, dict) and trigger.get("type") == "import-reasons":
+        return {"import_id": int(trigger["import"]), "page": 0, "outcome": outcome}
+    if state["import_id"] is None:
+        return None
+    if trigger == page.REASONS_OUTCOME:
+        return {**state, "page": 0, "outcome": outcome}
+    if trigger == page.REASONS_NEXT:
+        return {**state, "page": int(state["page"]) + 1}
+    if trigger == page.REASONS_PREV:
+        return {**state, "page": max(int(state["page"]) - 1, 0)}
+    return None
+
+
+@callback(
+    Output(page.REASONS_STORE, "data"),
+    Output(page.REASONS_PANEL, "style"),
+    Output(page.REASONS_TITLE, "children"),
+    Output(page.REASONS_TABLE, "children"),
+    Output(page.REASONS_PAGE, "children"),
+    Output(page.REASONS_PREV, "disabled"),
+    Output(page.REASONS_NEXT, "disabled"),
+    Output(page.REASONS_DOWNLOAD, "href"),
+    Input({"type": "import-reasons", "import": ALL}, "n_clicks"),
+    Input(page.REASONS_OUTCOME, "value"),
+    Input(page.REASONS_PREV, "n_clicks"),
+    Input(page.REASONS_NEXT, "n_clicks"),
+    State(page.REASONS_STORE, "data"),
+    State(page.PROJECT_ID, "data"),
+    prevent_initial_call=True,
+)
+def show_import_reasons(
+    _reasons: Any,
+    outcome: str | None,
+    _prev: Any,
+    _next: Any,
+    store: dict[str, Any] | None,
+    project_id: int,
+) -> tuple[Any, ...]:
+    """One import's rows not added, a page at a time from SQL, with a CSV of all of them."""
+    require_role("recruiter")
+    trigger = ctx.triggered_id
+    if isinstance(trigger, dict) and not (ctx.triggered and ctx.triggered[0]["value"]):
+        return (no_update,) * 8  # the history re-rendered its buttons; nothing was clicked
+    state = _reasons_state(trigger, store, outcome)
+    if state is None:
+        return (no_update,) * 8
+    import_id, number = int(state["import_id"]), int(state["page"])
+    rows, total = import_rows_page(project_id, import_id, number, state["outcome"])
+    pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+    if rows:
+        table = _table(
+            ("Row", "Name", "Outcome", "Reason"),
+            [
+                [f"{r.row:,}", r.name, OUTCOME_LABELS.get(r.outcome, r.outcome), r.reason]
+                for r in rows
+            ],
+        )
+    else:
+        table = empty_state("No rows", "No rows of this import have this outcome.")
+    return (
+        state,
+        {"display": "block"},
+        f"Import #{import_id}: rows not added ({total:,})"
+        + (f"; the first {DETAIL_ROWS_KEPT:,} are kept" if total >= DETAIL_ROWS_KEPT else ""),
+        table,
+        f"page {min(number + 1, pages):,} of {pages:,}",
+        number <= 0,
+        number + 1 >= pages,
+        page.reasons_download_href(project_id, import_id),
+    )
 
 
 @callback(
@@ -385,7 +483,7 @@ def show_jobs(project_id: int, *_: Any) -> Any:
                 j.kind,
                 _badge(j.status),
                 dbc.Progress(value=j.percent, label=f"{j.percent}%", style={"height": "1rem"}),
-                f"{j.done:,} done · {j.failed:,} failed of {j.total:,}",
+                counts_text(j),
                 j.error or j.message or "",
                 button,
             ]

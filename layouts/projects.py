@@ -40,8 +40,39 @@ SEARCH_LAUNCH = "project-search-launch"
 SEARCH_FEEDBACK = "project-search-feedback"
 SEARCH_HISTORY = "project-search-history"
 UPLOAD = "project-upload"
+UPLOAD_SHEET = "project-upload-sheet"
 UPLOAD_FEEDBACK = "project-upload-feedback"
 IMPORT_HISTORY = "project-import-history"
+REASONS_STORE = "project-import-reasons-store"
+REASONS_PANEL = "project-import-reasons"
+REASONS_TITLE = "project-import-reasons-title"
+REASONS_OUTCOME = "project-import-reasons-outcome"
+REASONS_PREV = "project-import-reasons-prev"
+REASONS_NEXT = "project-import-reasons-next"
+REASONS_PAGE = "project-import-reasons-page"
+REASONS_TABLE = "project-import-reasons-table"
+REASONS_DOWNLOAD = "project-import-reasons-download"
+UPLOAD_ACCEPT = (
+    ".csv,.txt,.tsv,.xlsx,text/csv,text/plain,"
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+)
+
+
+def import_reasons_button(import_id: int, label: str) -> Any:
+    """The history's link to one import's rows not added (pattern id: one callback for all)."""
+    return dbc.Button(
+        label,
+        id={"type": "import-reasons", "import": import_id},
+        size="sm",
+        color="link",
+        className="p-0",
+    )
+
+
+def reasons_download_href(project_id: int, import_id: int) -> str:
+    return f"/download/projects/{project_id}/imports/{import_id}/rows.csv"
+
+
 JOBS_TABLE = "project-jobs"
 JOBS_REFRESH = "project-jobs-refresh"
 TAB_NAMES = (
@@ -183,26 +214,81 @@ def _searches_tab() -> html.Div:
     )
 
 
+def _reasons_panel() -> html.Div:
+    """One import's rows that were not added, with their reasons, a page at a time."""
+    return html.Div(
+        [
+            dcc.Store(id=REASONS_STORE, data={"import_id": None, "page": 0, "outcome": None}),
+            html.H3(id=REASONS_TITLE, className="h6 mt-3"),
+            dbc.Row(
+                [
+                    dbc.Col(
+                        dbc.Select(
+                            id=REASONS_OUTCOME,
+                            value="",
+                            options=[
+                                {"label": "All rows not added", "value": ""},
+                                {"label": "Skipped", "value": "skipped"},
+                                {"label": "Already in project", "value": "already"},
+                                {"label": "Failed", "value": "failed"},
+                            ],
+                            size="sm",
+                        ),
+                        md=3,
+                    ),
+                    dbc.Col(
+                        [
+                            dbc.Button("← Previous", id=REASONS_PREV, size="sm", color="link"),
+                            html.Span(id=REASONS_PAGE, className="small text-muted mx-2"),
+                            dbc.Button("Next →", id=REASONS_NEXT, size="sm", color="link"),
+                        ],
+                        md=5,
+                    ),
+                    dbc.Col(
+                        html.A("Download CSV", id=REASONS_DOWNLOAD, href="", className="small"),
+                        md=4,
+                        className="text-end",
+                    ),
+                ],
+                className="g-2 align-items-center mb-2",
+            ),
+            html.Div(id=REASONS_TABLE),
+        ],
+        id=REASONS_PANEL,
+        style={"display": "none"},
+    )
+
+
 def _imports_tab() -> html.Div:
     return html.Div(
         [
             dcc.Upload(
                 id=UPLOAD,
-                children=html.Div(["Drop a CSV here or ", html.A("choose a file")]),
-                accept=".csv,text/csv",
+                children=html.Div(["Drop a CSV or Excel file here or ", html.A("choose a file")]),
+                accept=UPLOAD_ACCEPT,
                 max_size=20 * 1024 * 1024,
                 className="border border-2 rounded p-4 text-center bg-light mb-2",
                 style={"borderStyle": "dashed"},
             ),
+            dbc.Input(
+                id=UPLOAD_SHEET,
+                placeholder="Excel sheet name (optional: the first sheet is read)",
+                size="sm",
+                maxLength=100,
+                className="mb-2",
+                style={"maxWidth": "24rem"},
+            ),
             html.P(
-                "PhantomBuster Sales Navigator or LinkedIn search exports, or any UTF-8 CSV "
-                "with a LinkedIn URL column. A file with problems is refused whole.",
+                "PhantomBuster Sales Navigator or LinkedIn search exports, or any CSV (UTF-8, "
+                "UTF-16 or Windows-1252; comma, semicolon or tab) or .xlsx workbook with a "
+                "LinkedIn URL column. A file with problems is refused whole.",
                 className="small text-muted",
             ),
             html.Div(id=UPLOAD_FEEDBACK),
             job_panel("project-import"),
             html.H3("Imports", className="h6 mt-3"),
             html.Div(id=IMPORT_HISTORY),
+            _reasons_panel(),
         ],
         className="pt-3",
     )

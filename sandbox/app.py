@@ -11,11 +11,13 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
+import httpx
 from flask import Flask, Response, g, request
 
 from sandbox import data
@@ -469,7 +471,43 @@ def _phantombuster_routes(app: Flask, state: SandboxState, gate: Gate) -> None:
                 "login_error": login_error,
                 "stuck_unknown": s.stuck_unknown,
             }
+        webhook = (ag.get("notifications") or {}).get("webhook")
+        if webhook and not s.stuck_unknown:
+            timer = threading.Timer(
+                s.container_seconds + 0.05, notify_run_end, (state.containers[cid], webhook)
+            )
+            timer.daemon = True
+            timer.start()
         return _json({"containerId": cid})
+
+    @app.post(f"{prefix}/agents/save")
+    def pb_save() -> Response:
+        """Only what we use of it: `notifications` (the run webhook) on an existing agent id."""
+        if (denied := guard()) is not None:
+            return denied
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict) or not body.get("id"):
+            return pb_error(400, "invalid parameters provided")
+        ag = agent(str(body["id"]))
+        if isinstance(body.get("notifications"), dict):
+            with state.lock:
+                ag["notifications"] = body["notifications"]
+        return _json({"id": ag["id"]})
+
+    def notify_run_end(c: dict[str, Any], webhook: str) -> None:
+        """What PhantomBuster posts to an agent's webhook when a run ends [X: clients]."""
+        payload = {
+            "agentId": c["agentId"],
+            "agentName": f"Sandbox agent {c['agentId']}",
+            "containerId": c["id"],
+            "exitCode": 1 if c.get("login_error") else 0,
+            "exitMessage": "finished",
+            "runDuration": int(c["duration"] * 1000),
+        }
+        try:
+            httpx.post(webhook, json=payload, timeout=5)
+        except httpx.HTTPError:
+            pass  # PhantomBuster does not retry a webhook either
 
     @app.get(f"{prefix}/agents/fetch")
     def pb_agent() -> Response:

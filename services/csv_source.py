@@ -1,20 +1,23 @@
 """Reading candidate CSVs safely: PhantomBuster Sales Navigator and LinkedIn search exports, or
 any CSV with a LinkedIn URL column.
 
-The file is read as a stream of byte chunks (never loaded whole), decoded as UTF-8, and checked
-before anything is written: a wrong encoding, a missing URL column, a malformed row or an
-oversized file refuses the whole file with a message that says what and where.
+The file is read as a stream of byte chunks (never loaded whole), decoded in whatever encoding
+Excel saved it (services.text_decoding), split on its delimiter (, ; or TAB, sniffed from the
+header), and checked before anything is written: undecodable text, a missing URL column, a
+malformed row or an oversized file refuses the whole file with a message that says what and
+where. Line numbers count records with the header as line 1 (a spreadsheet's row numbers).
 """
 
 from __future__ import annotations
 
 import csv
-import io
+import itertools
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from services.identity import ProfileKey, profile_key
+from services.text_decoding import DecodedText, DecodeFailure
 
 MAX_FIELD_CHARS = 20_000
 MAX_COLUMNS = 300
@@ -105,48 +108,74 @@ def map_columns(header: list[str]) -> ColumnMap:
     return ColumnMap(url_columns=url_columns, fields=fields, format=fmt, width=len(header))
 
 
-class _ChunkReader(io.RawIOBase):
-    """A read-only byte stream over an iterable of chunks (uploads are stored in chunks)."""
-
-    def __init__(self, chunks: Iterable[bytes]) -> None:
-        self._chunks = iter(chunks)
-        self._buffer = b""
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, target: bytearray | memoryview) -> int:  # type: ignore[override]
-        while not self._buffer:
-            try:
-                self._buffer = next(self._chunks)
-            except StopIteration:
-                return 0
-        size = min(len(target), len(self._buffer))
-        target[:size] = self._buffer[:size]
-        self._buffer = self._buffer[size:]
-        return size
+Record = tuple[int, list[str]]  # (line number, the header being line 1; the fields)
+DELIMITERS = (",", ";", "\t")  # Excel writes ";" where "," is the decimal mark, TAB for "Text"
 
 
-def csv_records(chunks: Iterable[bytes]) -> Iterator[list[str]]:
-    """Decoded CSV records from byte chunks; decoding and CSV errors become ImportRefused."""
-    text = io.TextIOWrapper(
-        io.BufferedReader(_ChunkReader(chunks)), encoding="utf-8-sig", newline=""
-    )
-    reader = csv.reader(text, strict=True)
+def _where(record_no: int, physical_line: int) -> str:
+    """Line numbers are records (what a spreadsheet calls rows); a text editor's line is
+    named too where a quoted field spanning lines makes the two differ."""
+    if physical_line == record_no:
+        return f"Line {record_no}"
+    return f"Line {record_no} (line {physical_line} of the text)"
+
+
+def sniff_delimiter(line: str) -> str:
+    """The delimiter of a header line: the most frequent of , ; TAB outside quotes ("," wins
+    ties and single-column files)."""
+    counts = dict.fromkeys(DELIMITERS, 0)
+    quoted = False
+    for char in line:
+        if char == '"':
+            quoted = not quoted
+        elif not quoted and char in counts:
+            counts[char] += 1
+    best = max(DELIMITERS, key=lambda d: counts[d])  # max keeps the first of equal counts
+    return best if counts[best] else ","
+
+
+def numbered_records(
+    chunks: Iterable[bytes], delimiter: str | None = ",", detect: bool = True
+) -> Iterator[Record]:
+    """(line number, fields) of every CSV record, blank ones included so numbering holds.
+
+    The bytes are decoded as they stream (services.text_decoding: the encoding is detected
+    unless detect=False, which reads UTF-8 only); delimiter=None sniffs it from the first
+    non-blank line. Decoding and CSV errors become ImportRefused naming the line.
+    """
+    text = DecodedText(chunks, detect=detect)
+    lines = iter(text)
+    head: list[str] = []
+    try:
+        for line in lines:
+            head.append(line)
+            if line.strip():
+                break
+    except DecodeFailure as exc:
+        raise ImportRefused(f"{_where(exc.line, exc.line)}: {exc.message}") from exc
+    if delimiter is None:
+        delimiter = sniff_delimiter(head[-1]) if head else ","
+    reader = csv.reader(itertools.chain(head, lines), delimiter=delimiter, strict=True)
+    record_no = 0
     while True:
         try:
             record = next(reader)
         except StopIteration:
             return
-        except UnicodeDecodeError as exc:
-            raise ImportRefused(
-                f"The file is not UTF-8 text (near line {reader.line_num + 1}); export it as "
-                "UTF-8 CSV and upload again"
-            ) from exc
+        except DecodeFailure as exc:
+            raise ImportRefused(f"{_where(record_no + 1, exc.line)}: {exc.message}") from exc
         except csv.Error as exc:
-            raise ImportRefused(f"Line {reader.line_num}: malformed CSV ({exc})") from exc
+            where = _where(record_no + 1, reader.line_num)
+            raise ImportRefused(f"{where}: malformed CSV ({exc})") from exc
+        record_no += 1
         if "\x00" in "".join(record):
-            raise ImportRefused(f"Line {reader.line_num}: contains NUL bytes (not a text CSV)")
+            raise ImportRefused(f"Line {record_no}: contains NUL bytes (not a text CSV)")
+        yield record_no, record
+
+
+def csv_records(chunks: Iterable[bytes]) -> Iterator[list[str]]:
+    """The fields of every record of a UTF-8 CSV (strict readers such as filter lists)."""
+    for _line_no, record in numbered_records(chunks, detect=False):
         yield record
 
 
@@ -175,32 +204,67 @@ def to_candidate(row_no: int, record: list[str], columns: ColumnMap) -> Candidat
     )
 
 
-def read_candidates(chunks: Iterable[bytes], max_rows: int) -> Iterator[CandidateRow]:
+def _blank(record: list[str]) -> bool:
+    return not any(cell.strip() for cell in record)
+
+
+@dataclass
+class Table:
+    """A checked table: where the header was, its column map, and its rows as they stream.
+
+    `rows()` yields every record after the header (blank ones too, so a copy keeps numbering)
+    and refuses the file (ImportRefused) at the first structural problem; `data_rows` counts
+    the non-blank ones read so far.
+    """
+
+    leading: list[Record]  # blank records before the header, then the header
+    columns: ColumnMap
+    label: str
+    max_rows: int
+    _records: Iterator[Record]
+    data_rows: int = 0
+
+    def rows(self, blank: bool = True) -> Iterator[Record]:
+        """The records after the header; blank ones too unless blank=False."""
+        for number, record in self._records:
+            if _blank(record):
+                if blank:
+                    yield number, record  # blank lines are harmless
+                continue
+            if len(record) > self.columns.width:
+                raise ImportRefused(
+                    f"{self.label} {number}: {len(record)} fields but the header has "
+                    f"{self.columns.width} (a stray comma or an unquoted field?)"
+                )
+            self.data_rows += 1
+            if self.data_rows > self.max_rows:
+                raise ImportRefused(f"Too many rows: at most {self.max_rows:,} rows per import")
+            yield number, record
+
+
+def open_table(records: Iterable[Record], max_rows: int, label: str = "Line") -> Table:
+    """The header (the first non-blank record) mapped to fields, and the rows after it."""
+    stream = iter(records)
+    leading: list[Record] = []
+    for number, record in stream:
+        leading.append((number, record))
+        if not _blank(record):
+            break
+    else:
+        raise ImportRefused("The file is empty: expected a header row and at least one data row")
+    return Table(leading, map_columns(leading[-1][1]), label, max_rows, stream)
+
+
+def candidates_from_table(table: Table) -> Iterator[CandidateRow]:
+    for number, record in table.rows(blank=False):
+        yield to_candidate(number, record, table.columns)
+
+
+def read_candidates(
+    chunks: Iterable[bytes], max_rows: int, delimiter: str | None = None
+) -> Iterator[CandidateRow]:
     """Candidates from a CSV stream. Structural problems refuse the file (ImportRefused)."""
-    records = csv_records(chunks)
-    header = next(records, None)
-    if header is None or not any(h.strip() for h in header):
-        raise ImportRefused("The file is empty: expected a header row and at least one data row")
-    columns = map_columns(header)
-    for line_no, record in enumerate(records, start=2):
-        if not any(cell.strip() for cell in record):
-            continue  # blank lines are harmless
-        if len(record) > columns.width:
-            raise ImportRefused(
-                f"Line {line_no}: {len(record)} fields but the header has {columns.width} "
-                "(a stray comma or an unquoted field?)"
-            )
-        if line_no - 1 > max_rows:
-            raise ImportRefused(f"Too many rows: at most {max_rows:,} rows per import")
-        yield to_candidate(line_no, record, columns)
-
-
-def sniff_format(chunks: Iterable[bytes]) -> str:
-    records = csv_records(chunks)
-    header = next(records, None)
-    if header is None:
-        raise ImportRefused("The file is empty: expected a header row and at least one data row")
-    return map_columns(header).format
+    yield from candidates_from_table(open_table(numbered_records(chunks, delimiter), max_rows))
 
 
 def candidates_from_dicts(rows: Iterable[Mapping[str, object]]) -> Iterator[CandidateRow]:

@@ -2,14 +2,16 @@
 
 A person reaches us under many spellings: http/https, www/country/mobile subdomains, trailing
 slashes, query strings, URL-encoded or mixed-case slugs, sub-pages such as /details/experience,
-Sales Navigator lead URLs (`/sales/lead/<member id>,NAME_SEARCH,...`) and member-id profile URLs
-(`/in/ACwAA...`). Every spelling is reduced to one canonical profile URL and/or one member id;
-the database's unique keys on both decide what is "already known".
+Sales Navigator lead URLs (`/sales/lead/<member id>,NAME_SEARCH,...`), member-id profile URLs
+(`/in/ACwAA...`) and slugs in decomposed Unicode (macOS copy-paste; normalised to NFC).
+Every spelling is reduced to one canonical profile URL and/or one member id; the database's
+unique keys on both decide what is "already known".
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
@@ -58,7 +60,9 @@ def _split(raw: str) -> tuple[str, list[str]] | None:
     host = (parts.hostname or "").lower()
     if not _host_is_linkedin(host):
         return None
-    segments = [unquote(s) for s in parts.path.split("/") if s]
+    # NFC: a slug pasted from macOS arrives decomposed ("u" + combining diaeresis), which is
+    # neither a word character for SLUG nor the same key as the composed "ü" of other exports.
+    segments = [unicodedata.normalize("NFC", unquote(s)) for s in parts.path.split("/") if s]
     return host, segments
 
 

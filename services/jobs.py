@@ -57,6 +57,14 @@ class Job:
     finished_at: datetime | None
 
     @property
+    def skipped(self) -> int:
+        """Work a finished job left alone on purpose (e.g. an import's duplicate rows): its
+        total minus what it did and what failed. Skips are not failures."""
+        if self.status != "done":
+            return 0
+        return max(self.total - self.done - self.failed, 0)
+
+    @property
     def percent(self) -> int:
         if self.status == "done":
             return 100
@@ -167,7 +175,10 @@ def set_total(conn: psycopg.Connection, job_id: int, total: int) -> None:
 def set_progress(
     conn: psycopg.Connection, job_id: int, done: int, failed: int = 0, message: str | None = None
 ) -> None:
-    """Absolute progress, written in the same transaction as the chunk it describes."""
+    """Absolute progress, written in the same transaction as the chunk it describes.
+
+    `failed` counts real failures only; what a finished job neither did nor failed is what it
+    skipped (Job.skipped)."""
     conn.execute(
         "UPDATE jobs SET done = %s, failed = %s, message = coalesce(%s, message), updated_at = now()"
         " WHERE id = %s",

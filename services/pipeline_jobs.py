@@ -30,13 +30,14 @@ def run_import(job: Job) -> None:
     bump_data_version("profiles", "projects", "insights")
     with transaction() as conn:
         jobs.set_total(conn, job.id, report.rows)
-        jobs.set_progress(
+        jobs.set_progress(  # skipped rows are neither done nor failed: Job.skipped
             conn,
             job.id,
-            report.rows - report.skipped_count,
-            report.skipped_count,
+            report.done,
+            report.failed,
             message=f"{report.new:,} new, {report.linked:,} linked, "
-            f"{report.already_in_project:,} already in project, {report.skipped_count:,} skipped",
+            f"{report.already_in_project:,} already in project, {report.skipped_count:,} skipped"
+            + (f", {report.failed:,} failed" if report.failed else ""),
         )
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlencode
 
+import redis
 from psycopg.rows import class_row
 
 from services import audit, jobs
@@ -34,7 +35,10 @@ from services.providers.phantombuster import (
     PhantomBusterClient,
     SearchInput,
     search_input,
+    webhook_url,
 )
+from services.redis_client import get_redis
+from services.settings import get_settings
 
 log = logging.getLogger(__name__)
 KINDS = ("linkedin", "salesnav")
@@ -47,6 +51,11 @@ QUEUE_RECHECK_S = float(os.environ.get("SEARCH_QUEUE_RECHECK_S", "5.0"))
 UNKNOWN_DEADLINE_S = float(os.environ.get("SEARCH_UNKNOWN_DEADLINE_S", "600"))
 MAX_RUN_S = float(os.environ.get("SEARCH_MAX_RUN_S", str(3 * 3600)))
 LINKEDIN_PEOPLE_SEARCH = "https://www.linkedin.com/search/results/people/"
+# With PhantomBuster's run webhook set up (PUBLIC_BASE_URL), the container is asked for its state
+# this rarely; the webhook's "run ended" mark, checked every POLL_INTERVAL_S in Redis, asks at once.
+WEBHOOK_POLL_S = float(os.environ.get("SEARCH_WEBHOOK_POLL_S", "60"))
+_ENDED_KEY = "sx:pb:ended:{}"
+_WEBHOOK_KEY = "sx:pb:webhook:{}"
 DEFAULT_AGENT = {"linkedin": "linkedin-search-export", "salesnav": "salesnav-search-export"}
 
 
@@ -235,6 +244,37 @@ def run_search(job: Job) -> None:
             bump_data_version("insights")
 
 
+def mark_container_ended(container_id: str) -> None:
+    """PhantomBuster's webhook said this run ended: the polling job asks for it now."""
+    get_redis().set(_ENDED_KEY.format(container_id), "1", ex=3600)
+
+
+def _take_ended_mark(container_id: str) -> bool:
+    """Consume the webhook's mark: one early look per webhook call."""
+    try:
+        return bool(get_redis().delete(_ENDED_KEY.format(container_id)))
+    except redis.RedisError:
+        return False  # polling still finds the end
+
+
+def _ensure_webhook(client: PhantomBusterClient, ctx: CallContext, agent_id: str) -> bool:
+    """Set the agent's webhook to us once a day when a public URL is configured; False: poll."""
+    settings = get_settings()
+    url = webhook_url(settings.public_url, settings.secret_key)
+    if url is None:
+        return False
+    key = _WEBHOOK_KEY.format(agent_id)
+    try:
+        if get_redis().get(key) == url:
+            return True
+        client.save_webhook(ctx, agent_id, url)
+        get_redis().set(key, url, ex=86400)
+    except (ProviderError, redis.RedisError) as exc:
+        log.warning("webhook not set for agent %s, polling instead: %s", agent_id, exc)
+        return False
+    return True
+
+
 def _wait_for_end(
     job: Job,
     search: Search,
@@ -242,18 +282,27 @@ def _wait_for_end(
     ctx: CallContext,
     container_id: str,
     lost: object,
+    webhook_on: bool,
 ) -> Container | str:
-    """Poll our container until it ends; a string is why we stopped waiting instead."""
+    """Poll our container until it ends; a string is why we stopped waiting instead. With the
+    webhook set up, the container is asked for rarely, and at once when the webhook says so."""
     started = time.monotonic()
     unknown_since: float | None = None
+    interval = WEBHOOK_POLL_S if webhook_on else POLL_INTERVAL_S
+    next_poll = started
+    container: Container | None = None
     while True:
         if jobs.is_cancelled(job.id):
             client.stop_agent(ctx, search.agent_id)
             return "cancelled by a user"
         if getattr(lost, "is_set", lambda: False)():
             raise Requeue(QUEUE_RECHECK_S, "agent lease lost; waiting to resume")
+        if time.monotonic() < next_poll and not _take_ended_mark(container_id):
+            time.sleep(POLL_INTERVAL_S)
+            continue
+        next_poll = time.monotonic() + interval
         try:
-            container: Container | None = client.fetch_container(ctx, container_id)
+            container = client.fetch_container(ctx, container_id)
         except RetryLater:
             container = None
         if container is not None and container.done:
@@ -272,7 +321,6 @@ def _wait_for_end(
             return f"container {container_id} still not finished after {MAX_RUN_S:.0f} s"
         status = container.status if container is not None else "unreachable"
         _message(job.id, f"container {container_id} {status}")
-        time.sleep(POLL_INTERVAL_S)
 
 
 def _meter_once(
@@ -293,13 +341,15 @@ def _launch_poll_import(job: Job, search: Search, lost: object) -> tuple[str, st
     client = PhantomBusterClient(load_config("phantombuster"))
     ctx = CallContext(user_id=search.launched_by, project_id=search.project_id, job_id=job.id)
     container_id = search.container_id
+    # Before the launch: the webhook PhantomBuster posts to is read when the run starts.
+    webhook_on = _ensure_webhook(client, ctx, search.agent_id)
     if container_id is None:
         _message(job.id, f"launching agent {search.agent_id}")
         agent = client.fetch_agent(ctx, search.agent_id)
         keys = search_input(agent.manifest, search.kind)
         container_id = client.launch(ctx, search.agent_id, launch_argument(search, keys))
         _set(search.id, container_id=container_id)
-    container = _wait_for_end(job, search, client, ctx, container_id, lost)
+    container = _wait_for_end(job, search, client, ctx, container_id, lost, webhook_on)
     if isinstance(container, str):
         return ("cancelled" if container.startswith("cancelled") else "failed"), container
     _meter_once(client, ctx, search, container)
@@ -332,11 +382,11 @@ def _launch_poll_import(job: Job, search: Search, lost: object) -> tuple[str, st
                 (report.new, report.linked + report.already_in_project, search.id),
             )
             jobs.set_total(conn, job.id, report.rows)
-            jobs.set_progress(
+            jobs.set_progress(  # skipped rows are neither done nor failed: Job.skipped
                 conn,
                 job.id,
-                report.rows - report.skipped_count,
-                report.skipped_count,
+                report.done,
+                report.failed,
                 message=f"{report.new:,} new, {report.linked:,} already known",
             )
     except ImportRefused as exc:

@@ -87,6 +87,8 @@ class Settings:
     enrichment_freshness_days: int = 90
     session_lifetime_hours: int = 12
     trust_tls: bool = False
+    # Where providers can reach this app (PhantomBuster's run webhook); None: poll only.
+    public_url: str | None = None
 
     @property
     def is_production(self) -> bool:
@@ -204,6 +206,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         enrichment_freshness_days=_int(base, "ENRICHMENT_FRESHNESS_DAYS", 90),
         session_lifetime_hours=_int(base, "SESSION_LIFETIME_HOURS", 12),
         trust_tls=_bool(base, "SESSION_COOKIE_SECURE", env_name == "production"),
+        public_url=(base.get("PUBLIC_BASE_URL") or "").strip().rstrip("/") or None,
     )
 
 

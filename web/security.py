@@ -1,7 +1,8 @@
 """One gate in front of every route: login required, same-origin writes, session cookie flags.
 
 Public: the login page, /healthz and static files under /assets/ (shipped code and CSS, no
-data). Everything else, including every /_dash-* route, downloads and API routes, needs a
+data), and provider webhooks under /webhooks/, which check a secret in their path instead of a
+session and can only nudge a job to look again. Everything else, including every /_dash-* route, downloads and API routes, needs a
 signed-in, active user; requests that are not page navigations get 401 JSON instead of a redirect.
 """
 
@@ -19,7 +20,8 @@ from services import auth
 from services.settings import Settings
 
 PUBLIC_PATHS = frozenset({"/login", "/healthz", "/_favicon.ico", "/favicon.ico"})
-PUBLIC_PREFIXES = ("/assets/",)
+# /webhooks/ authenticate with a secret in their path (web/webhooks.py), not a session.
+PUBLIC_PREFIXES = ("/assets/", "/webhooks/")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 NON_PAGE_PREFIXES = ("/_dash-", "/api/", "/download/", "/metrics", "/_reload-hash")
 CSRF_SESSION_KEY = "_csrf"

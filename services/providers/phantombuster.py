@@ -14,6 +14,8 @@ finished run is metered by its duration. `start_search` puts the agent lease in 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
 import json
 import os
 from collections.abc import Mapping
@@ -240,6 +242,17 @@ class PhantomBusterClient(ProviderClient):
 
         return self.execute(ctx, Operation("agent_launch", subject=agent_id), call)
 
+    def save_webhook(self, ctx: CallContext, agent_id: str, url: str) -> None:
+        """Point the agent's run webhook at us (`/agents/save` with `notifications.webhook`,
+        documented in the v2 spec). PhantomBuster posts a summary there when a run ends."""
+
+        def call() -> Metered[None]:
+            payload = {"id": agent_id, "notifications": {"webhook": url}}
+            _, status = self._json("POST", "/agents/save", json_payload=payload)
+            return Metered(None, http_status=status)
+
+        self.execute(ctx, Operation("agent_save_webhook", subject=agent_id), call)
+
     def meter_run(self, ctx: CallContext, container: Container) -> float:
         """Record a finished run's execution time (what PhantomBuster bills); returns seconds.
 
@@ -363,6 +376,19 @@ def _validate(provider: str, model: type[Any], body: Any) -> Any:
             f"{model.__name__} has a wrong shape ({exc.error_count()} error(s))",
             http_status=200,
         ) from None
+
+
+def webhook_token(secret_key: str) -> str:
+    """The secret path segment that authenticates PhantomBuster's webhook calls (they carry no
+    session and no signature of their own)."""
+    return hmac.new(secret_key.encode(), b"phantombuster-webhook", hashlib.sha256).hexdigest()[:40]
+
+
+def webhook_url(public_url: str | None, secret_key: str) -> str | None:
+    """Where PhantomBuster should post run ends, or None without a public URL (poll only)."""
+    if not public_url:
+        return None
+    return f"{public_url}/webhooks/phantombuster/{webhook_token(secret_key)}"
 
 
 def launch_payload(

@@ -1,9 +1,15 @@
 """The documented provider behaviours, end to end through real jobs on a Celery worker and the
 sandbox: Crustdata's object locations enrich and bill, a search launch keeps its LinkedIn login and
-follows a large result file, PhantomBuster is billed by execution time, a container stuck in
-`unknown` fails with its reason, and a spent SalesQL day stops the lookup with its message."""
+follows a large result file, PhantomBuster is billed by execution time and its run webhook ends
+the wait, a container stuck in `unknown` fails with its reason, and a spent SalesQL day stops the
+lookup with its message."""
 
 from __future__ import annotations
+
+import os
+import subprocess
+import time
+from collections.abc import Iterator
 
 import httpx
 import psycopg
@@ -11,7 +17,17 @@ import pytest
 
 from services import contacts, jobs, searches
 from services.enrichment import start_enrichment
-from tests.helpers import celery_worker, create_user, wait_for
+from services.providers.phantombuster import webhook_token
+from services.settings import get_settings
+from tests.helpers import (
+    ROOT,
+    answers,
+    celery_worker,
+    create_user,
+    free_port,
+    gunicorn_argv,
+    wait_for,
+)
 from tests.integration.sandbox_fixture import SandboxControl
 from tests.integration.test_filters import add_profile, make_project
 
@@ -148,3 +164,49 @@ def test_salesql_bare_429_for_a_day_spent_elsewhere_stops_after_one_profile(
     assert (job.done, job.failed) == (2, 4)
     # Two found, then one profile's attempts: not five retries for every remaining profile.
     assert env.requests("salesql") == 2 + 3
+
+
+@pytest.fixture()
+def web(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The web tier as deployed, reachable as this app's public URL (PhantomBuster's webhook)."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    monkeypatch.setenv("PUBLIC_BASE_URL", base)
+    get_settings.cache_clear()
+    env = {**os.environ, "PORT": str(port), "WEB_CONCURRENCY": "1", "WEB_THREADS": "2"}
+    proc = subprocess.Popen(
+        gunicorn_argv(), cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        wait_for(lambda: answers(f"{base}/healthz"), timeout_s=30)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        get_settings.cache_clear()
+
+
+def test_run_webhook_ends_the_wait_instead_of_slow_polling(
+    db: psycopg.Connection,
+    redis_conn: object,
+    env: SandboxControl,
+    web: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SEARCH_WEBHOOK_POLL_S", "300")  # without the webhook: minutes
+    user = create_user(db, "rita@example.com", "recruiter")
+    project = make_project(db, user)
+    started = time.monotonic()
+    search_id, job_id = searches.start_search(user, project, "linkedin", "kotlin", 4)
+    with celery_worker():
+        job = _finished(job_id, timeout_s=60)
+    assert job.status == "done", job.error
+    assert time.monotonic() - started < 60  # the webhook, not the 300 s poll, ended the wait
+    usage = _usage(db, "phantombuster")
+    assert usage["agent_save_webhook"][0] == 1
+    assert usage["container_fetch"][0] <= 3
+    token = webhook_token(get_settings().secret_key)
+    assert httpx.post(f"{web}/webhooks/phantombuster/{'0' * 40}", json={}).status_code == 404
+    assert httpx.post(f"{web}/webhooks/phantombuster/{token}", json={}).status_code == 400
+    search = searches.get_search(search_id)
+    assert search is not None and search.new_count == 4
