@@ -63,6 +63,61 @@ NUMBER_FILTER = _column_filter("agNumberColumnFilter", NUMBER_OPTIONS, inRangeIn
 DATE_FILTER = _column_filter("agDateColumnFilter", DATE_OPTIONS, inRangeInclusive=True)
 
 
+_FLAG = {
+    "valueFormatter": {"function": "params.value == null ? '' : (params.value ? 'yes' : 'no')"}
+}
+# What the PhantomBuster exports add; text filters on the flags take "yes" / "no".
+EXPORT_COLUMNS: list[dict[str, Any]] = [
+    {"field": "connection_degree", "headerName": "Degree", "width": 110, **TEXT_FILTER},
+    {"field": "industry", "headerName": "Industry", "width": 170, **TEXT_FILTER},
+    {"field": "school", "headerName": "School", "width": 190, "sortable": False, **TEXT_FILTER},
+    {
+        "field": "school_degree",
+        "headerName": "Degree (school)",
+        "width": 170,
+        "sortable": False,
+        **TEXT_FILTER,
+    },
+    {
+        "field": "months_in_role",
+        "headerName": "Months in role",
+        "width": 130,
+        "sortable": False,
+        **NUMBER_FILTER,
+    },
+    {
+        "field": "months_in_company",
+        "headerName": "Months at company",
+        "width": 150,
+        "sortable": False,
+        **NUMBER_FILTER,
+    },
+    {
+        "field": "shared_connections",
+        "headerName": "Shared connections",
+        "width": 150,
+        "sortable": False,
+        **NUMBER_FILTER,
+    },
+    {
+        "field": "is_open_profile",
+        "headerName": "Open profile",
+        "width": 120,
+        "sortable": False,
+        **_FLAG,
+        **TEXT_FILTER,
+    },
+    {
+        "field": "is_premium",
+        "headerName": "Premium",
+        "width": 110,
+        "sortable": False,
+        **_FLAG,
+        **TEXT_FILTER,
+    },
+]
+
+
 def column_defs(sort_model: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Columns with their initial sort taken from the URL's sort model."""
     sort_of = {s["colId"]: (s["sort"], i) for i, s in enumerate(sort_model)}
@@ -98,6 +153,7 @@ def column_defs(sort_model: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "valueFormatter": {"function": "params.value ? params.value.slice(0, 10) : ''"},
             **DATE_FILTER,
         },
+        *EXPORT_COLUMNS,
     ]
     for col in cols:
         if col["field"] in sort_of:

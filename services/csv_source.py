@@ -11,6 +11,7 @@ where. Line numbers count records with the header as line 1 (a spreadsheet's row
 from __future__ import annotations
 
 import csv
+import dataclasses
 import itertools
 import re
 from collections.abc import Iterable, Iterator, Mapping
@@ -54,7 +55,42 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     "current_title": ("jobtitle", "title", "currenttitle", "position"),
     "current_company": ("companyname", "company", "currentcompany", "organization"),
     "location": ("location", "city"),
+    # What the PhantomBuster exports add (LinkedIn Search / Sales Navigator Search Export).
+    "connection_degree": ("connectiondegree",),
+    "profile_image_url": ("profileimageurl", "profilepictureurl"),
+    "industry": ("industry",),
+    "school": ("school",),
+    "school_degree": ("schooldegree",),
+    "duration_in_role": ("durationinrole",),
+    "duration_in_company": ("durationincompany",),
+    "shared_connections": ("sharedconnectionscount", "sharedconnections"),
+    "is_open_profile": ("isopenlink", "isopenprofile", "openprofile"),
+    "is_premium": ("ispremium", "premium"),
 }
+_DURATION_PART = re.compile(r"(\d+)\s*(year|yr|month|mo)", re.IGNORECASE)
+_COUNT = re.compile(r"\d[\d,.]*")
+_YES, _NO = frozenset({"true", "yes", "1", "y"}), frozenset({"false", "no", "0", "n"})
+
+
+def months_of(text: str | None) -> int | None:
+    """'2 years 3 months in role' -> 27, 'less than a year in company' -> 0; else None."""
+    if not text:
+        return None
+    parts = _DURATION_PART.findall(text)
+    if not parts:
+        return 0 if "less than" in text.lower() else None
+    return sum(int(n) * (12 if unit.lower().startswith("y") else 1) for n, unit in parts)
+
+
+def count_of(text: str | None) -> int | None:
+    """'3 shared connections' -> 3, '1,204' -> 1204; else None."""
+    match = _COUNT.search(text or "")
+    return int(re.sub(r"[,.]", "", match.group())) if match else None
+
+
+def flag_of(text: str | None) -> bool | None:
+    value = (text or "").strip().lower()
+    return True if value in _YES else False if value in _NO else None
 
 
 @dataclass(frozen=True)
@@ -80,6 +116,23 @@ class CandidateRow:
     current_title: str | None
     current_company: str | None
     location: str | None
+    extra: ExportFields = dataclasses.field(default_factory=lambda: ExportFields())
+
+
+@dataclass(frozen=True)
+class ExportFields:
+    """What a PhantomBuster export row tells beyond identity and job (all optional)."""
+
+    connection_degree: str | None = None
+    profile_image_url: str | None = None
+    industry: str | None = None
+    school: str | None = None
+    school_degree: str | None = None
+    months_in_role: int | None = None
+    months_in_company: int | None = None
+    shared_connections: int | None = None
+    is_open_profile: bool | None = None
+    is_premium: bool | None = None
 
 
 def map_columns(header: list[str]) -> ColumnMap:
@@ -201,6 +254,25 @@ def to_candidate(row_no: int, record: list[str], columns: ColumnMap) -> Candidat
         current_title=_cell(record, f.get("current_title")),
         current_company=_cell(record, f.get("current_company")),
         location=_cell(record, f.get("location")),
+        extra=_export_fields(record, f),
+    )
+
+
+def _export_fields(record: list[str], f: Mapping[str, int]) -> ExportFields:
+    def cell(name: str) -> str | None:
+        return _cell(record, f.get(name))
+
+    return ExportFields(
+        connection_degree=cell("connection_degree"),
+        profile_image_url=cell("profile_image_url"),
+        industry=cell("industry"),
+        school=cell("school"),
+        school_degree=cell("school_degree"),
+        months_in_role=months_of(cell("duration_in_role")),
+        months_in_company=months_of(cell("duration_in_company")),
+        shared_connections=count_of(cell("shared_connections")),
+        is_open_profile=flag_of(cell("is_open_profile")),
+        is_premium=flag_of(cell("is_premium")),
     )
 
 

@@ -57,6 +57,19 @@ OUTCOME_LABELS = {
 }
 NO_IDENTITY = "no LinkedIn profile URL or member id"
 
+# The export columns (migration 0008) travel from the file to `profiles` unchanged.
+EXPORT_COLUMNS = (
+    "connection_degree",
+    "profile_image_url",
+    "industry",
+    "school",
+    "school_degree",
+    "months_in_role",
+    "months_in_company",
+    "shared_connections",
+    "is_open_profile",
+    "is_premium",
+)
 STAGE_COLUMNS = (
     "row_no",
     "storage_url",
@@ -69,6 +82,7 @@ STAGE_COLUMNS = (
     "current_title",
     "current_company",
     "location",
+    *EXPORT_COLUMNS,
 )
 
 
@@ -223,9 +237,14 @@ def _stage_lines(candidates: Iterable[CandidateRow]) -> Iterator[tuple[Any, ...]
             _cap(c.current_title),
             _cap(c.current_company),
             _cap(c.location),
+            *(_cap(v) if isinstance(v, str) else v for v in _export_values(c)),
             None if valid else "skipped",
             None if valid else NO_IDENTITY,
         )
+
+
+def _export_values(c: CandidateRow) -> tuple[Any, ...]:
+    return tuple(getattr(c.extra, name) for name in EXPORT_COLUMNS)
 
 
 def _cap(value: str | None, limit: int = 500) -> str | None:
@@ -236,6 +255,9 @@ STAGE_DDL = """
 CREATE TEMP TABLE import_stage (
     row_no int, storage_url text, url text, member_id text, full_name text, first_name text,
     last_name text, headline text, current_title text, current_company text, location text,
+    connection_degree text, profile_image_url text, industry text, school text,
+    school_degree text, months_in_role int, months_in_company int, shared_connections int,
+    is_open_profile boolean, is_premium boolean,
     outcome text, reason text,
     profile_id bigint, is_new boolean NOT NULL DEFAULT false, dup_of int
 ) ON COMMIT DROP
@@ -263,10 +285,15 @@ WHERE s.profile_id IS NULL AND s.outcome IS NULL AND s.member_id IS NOT NULL
 INSERT_NEW = """
 WITH inserted AS (
     INSERT INTO profiles (linkedin_url, public_id, member_id, full_name, first_name, last_name,
-                          headline, current_title, current_company, location, source)
+                          headline, current_title, current_company, location, source,
+                          connection_degree, profile_image_url, industry, school, school_degree,
+                          months_in_role, months_in_company, shared_connections,
+                          is_open_profile, is_premium)
     SELECT storage_url, CASE WHEN url IS NOT NULL THEN substr(url, 29) END, member_id,
            coalesce(full_name, ''), first_name, last_name, headline, current_title,
-           current_company, location, %(source)s
+           current_company, location, %(source)s,
+           connection_degree, profile_image_url, industry, school, school_degree,
+           months_in_role, months_in_company, shared_connections, is_open_profile, is_premium
     FROM import_stage WHERE profile_id IS NULL AND outcome IS NULL
     ORDER BY row_no
     ON CONFLICT DO NOTHING
@@ -275,6 +302,16 @@ WITH inserted AS (
 UPDATE import_stage s SET profile_id = i.id, is_new = true FROM inserted i
 WHERE s.storage_url = i.linkedin_url AND s.outcome IS NULL
 """
+# A search export is fresher than what we hold about a known person's network data (degree,
+# shared connections, time in role): take its non-empty values. Plain CSVs carry none of these
+# columns, so for them this touches no row.
+REFRESH_EXPORT_FIELDS = (
+    "UPDATE profiles p SET "
+    + ", ".join(f"{c} = coalesce(s.{c}, p.{c})" for c in EXPORT_COLUMNS)
+    + ", updated_at = now() FROM import_stage s"
+    " WHERE s.profile_id = p.id AND NOT s.is_new AND s.outcome IS NULL AND s.dup_of IS NULL"
+    " AND coalesce(" + ", ".join(f"s.{c}::text" for c in EXPORT_COLUMNS) + ") IS NOT NULL"
+)
 # One person under two identities in one file (the URL in one row, the member id of the same
 # profile in another) is linked once: the later rows are skipped, naming the first.
 MARK_SAME_PERSON = """
@@ -346,6 +383,7 @@ def import_candidates(
     # their rows hit ON CONFLICT and are matched now, from the rows that import committed.
     conn.execute(MATCH_KNOWN)
     conn.execute(MARK_SAME_PERSON)
+    conn.execute(REFRESH_EXPORT_FIELDS)
     conn.execute(LINK, {"project_id": project_id, "user_id": user_id, "search_id": search_id})
     conn.execute(MARK_FAILED)
     counts = dict.fromkeys(OUTCOMES, 0)

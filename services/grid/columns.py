@@ -30,6 +30,7 @@ class Column:
     nullable: bool
     sortable: bool = True
     is_array: bool = False
+    is_flag: bool = False  # a boolean, filtered as the text "yes" / "no"
 
     def ref(self, alias: str = ALIAS) -> sql.Composable:
         """The column as a qualified identifier (alias.column)."""
@@ -40,6 +41,10 @@ class Column:
         if self.is_array:
             # The IMMUTABLE wrapper from migration 0001 (array_to_string is only STABLE).
             return sql.SQL("sx_skills_text({})").format(self.ref(alias))
+        if self.is_flag:
+            return sql.SQL("CASE WHEN {0} THEN 'yes' WHEN NOT {0} THEN 'no' END").format(
+                self.ref(alias)
+            )
         return self.ref(alias)
 
 
@@ -58,6 +63,25 @@ COLUMNS: dict[str, Column] = {
         Column("enrichment_status", "enrichment_status", "text", nullable=False),
         Column("enriched_at", "enriched_at", "date", nullable=True),
         Column("created_at", "created_at", "date", nullable=False),
+        # From the PhantomBuster exports (migration 0008). Only the two with a (column, id)
+        # index sort: a sort on the others would read the whole table for every page.
+        Column("connection_degree", "connection_degree", "text", nullable=True),
+        Column("industry", "industry", "text", nullable=True),
+        Column("school", "school", "text", nullable=True, sortable=False),
+        Column("school_degree", "school_degree", "text", nullable=True, sortable=False),
+        Column("months_in_role", "months_in_role", "number", nullable=True, sortable=False),
+        Column("months_in_company", "months_in_company", "number", nullable=True, sortable=False),
+        Column("shared_connections", "shared_connections", "number", nullable=True, sortable=False),
+        Column(
+            "is_open_profile",
+            "is_open_profile",
+            "text",
+            nullable=True,
+            sortable=False,
+            is_flag=True,
+        ),
+        Column("is_premium", "is_premium", "text", nullable=True, sortable=False, is_flag=True),
+        Column("profile_image_url", "profile_image_url", "text", nullable=True, sortable=False),
     )
 }
 ROW_KEYS: tuple[str, ...] = tuple(COLUMNS)

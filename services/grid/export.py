@@ -44,6 +44,8 @@ def export_columns(alias: str = "p") -> sql.Composable:
         ref = column.ref(alias)
         if column.is_array:
             parts.append(_neutralised(sql.SQL("array_to_string({}, '; ')").format(ref)))
+        elif column.is_flag:
+            parts.append(column.filter_expr(alias))  # 'yes' / 'no', never a formula
         elif column.kind == "text":
             parts.append(_neutralised(ref))
         elif column.kind == "date":

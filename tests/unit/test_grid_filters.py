@@ -547,7 +547,9 @@ def test_external_filter_refusals(kwargs: dict[str, Any]) -> None:
 @HYPOTHESIS
 @given(
     model=filter_models(),
-    sort=st.lists(st.sampled_from([c for c in COLUMNS if c != "skills"]), max_size=3, unique=True),
+    sort=st.lists(
+        st.sampled_from([c for c, col in COLUMNS.items() if col.sortable]), max_size=3, unique=True
+    ),
     desc=st.lists(st.booleans(), min_size=3, max_size=3),
     search=st.text(max_size=30),
     location=st.text(st.characters(exclude_characters="\x00"), max_size=20),
