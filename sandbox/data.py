@@ -519,3 +519,14 @@ def sheet_grid(spreadsheet_id: str, rows: int = 30) -> list[list[str]]:
         )
         grid.append([value, kind, "[sandbox]" if i % 5 == 0 else ""])
     return grid
+
+
+def crustdata_batch_record(url: str, slug: str, fields: list[str] | None) -> dict[str, Any]:
+    """One line of a Crustdata batch results file: the `{original_identifier, internal_id,
+    data}` envelope, `data` in the shape of /person/enrich's `person_data`."""
+    person = person_for(slug)
+    internal_id = int(hashlib.sha256(slug.encode()).hexdigest()[:8], 16)
+    # Documented for batch: requested fields come in addition to the default families.
+    asked = [*(fields or []), "basic_profile", "social_handles"]
+    data = {**crustdata_person_data(person, asked), "crustdata_person_id": internal_id}
+    return {"original_identifier": url, "internal_id": internal_id, "data": data}

@@ -38,6 +38,7 @@ class ProviderSettings:
     container_seconds: float = 2.0  # PhantomBuster: starting→running→finished duration
     large_result_rows: int = 100  # PhantomBuster: larger results come as a jsonUrl/csvURL object
     stuck_unknown: bool = False  # PhantomBuster: containers report status "unknown" forever
+    batch_seconds: float = 1.0  # Crustdata: batch job pending→processing→completed duration
     seed: int = 0
     fail_next: list[str] = field(default_factory=list)
 
@@ -87,6 +88,7 @@ class SandboxState:
         self.sheets: dict[str, list[list[Any]]] = {}
         # Profiles each provider already enriched for the account (SalesQL charges them once).
         self.enriched: dict[str, set[str]] = {}
+        self.batches: dict[str, dict[str, Any]] = {}  # Crustdata batch jobs by batch_id
         self.next_container = 7_000_000_000_000_000
         self.reset(overrides)
 
@@ -107,6 +109,7 @@ class SandboxState:
             self.agents.clear()
             self.sheets.clear()
             self.enriched.clear()
+            self.batches.clear()
         for provider, values in (overrides or {}).items():
             self.configure(provider, values)
 

@@ -164,10 +164,24 @@ def _development_secret(var_dir: Path) -> str:
     return path.read_text(encoding="utf-8").strip()
 
 
+def dotenv_path(environ: Mapping[str, str]) -> Path | None:
+    """The `.env` file to read: `SOURCINGX_DOTENV` if set (empty: none), else the project's."""
+    raw = environ.get("SOURCINGX_DOTENV")
+    if raw is None:
+        return PROJECT_ROOT / ".env"
+    return Path(raw) if raw.strip() else None
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
-    """Build Settings from an environment mapping (os.environ by default) plus `.env`."""
-    base = dict(_read_dotenv(PROJECT_ROOT / ".env"))
-    base.update(os.environ if environ is None else environ)
+    """Build Settings from `environ` alone when one is given; by default from os.environ over
+    the `.env` file (the real environment wins). An explicit mapping is the whole configuration,
+    so a developer's `.env` cannot change what a test or tool asked for."""
+    if environ is None:
+        path = dotenv_path(os.environ)
+        base = _read_dotenv(path) if path else {}
+        base.update(os.environ)
+    else:
+        base = dict(environ)
     env_name = base.get("SOURCINGX_ENV", "development").strip().lower()
     if env_name not in {"development", "production", "test"}:
         raise SettingsError(

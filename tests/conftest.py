@@ -3,13 +3,19 @@
 With DATABASE_URL (or TEST_DATABASE_URL) set, a fresh database named SX_TEST_DB_NAME is created on
 that server; without it, the embedded Postgres is started under a test var dir. Redis likewise:
 REDIS_URL/TEST_REDIS_URL with database SX_TEST_REDIS_DB (default 15), else the embedded one.
+
+The session is hermetic: the test database is UTF8, C-collated and UTC whatever the server's
+defaults; variables that change limits or budgets are dropped from the environment and `.env` is
+not read; loopback bypasses any proxy; Hypothesis draws the same examples on every run.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -17,6 +23,8 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 import pytest
 import redis as redis_lib
+from hypothesis import settings as hypothesis_settings
+from psycopg import sql
 
 from services import embedded
 
@@ -61,10 +69,96 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         embedded.stop_postgres(var_dir)
 
 
+# Variables that change what the code under test does (provider keys, plans, limits, budgets,
+# retry timings, caps, bind addresses): a developer's shell or a CI runner must not flip a test, so
+# the session starts without them; a test that needs one sets it itself (monkeypatch.setenv).
+SCRUBBED_PREFIXES = (
+    "PHANTOMBUSTER_",
+    "CRUSTDATA_",
+    "SALESQL_",
+    "OPENAI_",
+    "SHEETS_",
+    "GOOGLE_SHEETS_",
+)
+SCRUBBED_NAMES = frozenset(
+    {
+        "SANDBOX_URL",
+        "SANDBOX_CONFIG",
+        "SANDBOX_PORT",
+        "PROVIDER_LIMITER_FAIL_OPEN",
+        "CONTACT_LOOKUP_FRESH_DAYS",
+        "ENRICHMENT_FRESHNESS_DAYS",
+        "EXPORT_ROW_CAP",
+        "UPLOAD_MAX_BYTES",
+        "SESSION_LIFETIME_HOURS",
+        "SESSION_COOKIE_SECURE",
+        "DB_POOL_MIN",
+        "DB_POOL_MAX",
+        "DB_STATEMENT_TIMEOUT_MS",
+        "SEARCH_POLL_INTERVAL_S",
+        "SEARCH_QUEUE_RECHECK_S",
+        "SEARCH_UNKNOWN_DEADLINE_S",
+        "SEARCH_MAX_RUN_S",
+        "SCREENING_MODEL",
+        "SCREENING_CONCURRENCY",
+        "JOB_LOCK_TTL_S",
+        "JOB_STALE_AFTER_S",
+        "JOB_REAP_INTERVAL_S",
+        "METRICS_TOKEN",
+        "PROMETHEUS_MULTIPROC_DIR",
+        "SOURCINGX_HOST_ID",
+        "HOST",
+        "PORT",
+        "BIND",
+        "WEB_CONCURRENCY",
+        "WEB_THREADS",
+        "WEB_MAX_REQUESTS",
+        "WEB_MAX_REQUESTS_JITTER",
+        "WEB_TIMEOUT",
+        "WEB_ACCESS_LOG",
+    }
+)
+# Loopback never goes through a proxy: httpx and urllib send 127.0.0.1 to HTTP(S)_PROXY/ALL_PROXY
+# unless NO_PROXY names it, and the sandbox, gunicorn and the runner's probes all live there.
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def _scrub_environment() -> None:
+    for name in list(os.environ):
+        if name.startswith(SCRUBBED_PREFIXES) or name in SCRUBBED_NAMES:
+            del os.environ[name]
+    os.environ["SOURCINGX_DOTENV"] = ""  # settings read no `.env` (see services/settings.py)
+    # Both spellings get the same list: urllib (which httpx asks as well) lets no_proxy win.
+    hosts: list[str] = []
+    for name in ("NO_PROXY", "no_proxy"):
+        for host in os.environ.get(name, "").split(","):
+            if host.strip() and host.strip() not in hosts:
+                hosts.append(host.strip())
+    hosts += [h for h in LOOPBACK if h not in hosts]
+    os.environ["NO_PROXY"] = os.environ["no_proxy"] = ",".join(hosts)
+
+
+def _create_database(conn: psycopg.Connection, name: str) -> None:
+    """A fresh database whose text order and clock do not depend on the server's defaults:
+    UTF8 with C collation (byte order) and UTC sessions."""
+    ident = sql.Identifier(name)
+    # An ICU default (initdb --locale-provider=icu) would override LC_COLLATE; say libc (15+).
+    libc = " LOCALE_PROVIDER 'libc'" if conn.info.server_version >= 150000 else ""
+    conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(ident))
+    conn.execute(
+        sql.SQL(
+            "CREATE DATABASE {} TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'"
+            + libc
+        ).format(ident)
+    )
+    conn.execute(sql.SQL("ALTER DATABASE {} SET TimeZone = 'UTC'").format(ident))
+
+
 def _prepare_environment() -> None:
     """Runs once at import (before any app module reads settings)."""
     if os.environ.get("SX_TEST_PREPARED") == "1":
         return
+    _scrub_environment()
     var_dir = Path(os.environ.get("SX_TEST_VAR_DIR") or tempfile.mkdtemp(prefix="sx-test-var-"))
     os.environ["SOURCINGX_VAR_DIR"] = str(var_dir)
     os.environ["SOURCINGX_ENV"] = "test"
@@ -78,15 +172,13 @@ def _prepare_environment() -> None:
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
                 (db_name,),
             )
-            conn.execute(f'DROP DATABASE IF EXISTS "{db_name}"')
-            conn.execute(f'CREATE DATABASE "{db_name}"')
+            _create_database(conn, db_name)
         os.environ["DATABASE_URL"] = _with_database(server_url, db_name)
     else:
         uri = embedded.start_postgres(var_dir, stop_on_exit=False)  # stopped at session end
         _started("postgres")
         with psycopg.connect(uri, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{db_name}"')
-            conn.execute(f'CREATE DATABASE "{db_name}"')
+            _create_database(conn, db_name)
         os.environ["DATABASE_URL"] = (
             _with_database(uri.split("?")[0], db_name) + "?" + uri.split("?", 1)[1]
         )
@@ -101,6 +193,29 @@ def _prepare_environment() -> None:
 
 
 _prepare_environment()
+
+# The same inputs on every machine and every run: examples follow from the test alone, and no
+# example database replays what an earlier run on this machine happened to find. Exploring with
+# random inputs stays one flag away: `pytest --hypothesis-profile=explore`.
+hypothesis_settings.register_profile("sourcingx", derandomize=True, database=None)
+hypothesis_settings.register_profile("explore", derandomize=False)
+hypothesis_settings.load_profile("sourcingx")
+
+# A test whose few seconds must fall on one UTC day (a daily budget, a calendar-day limit window)
+# waits out the last seconds before 00:00 UTC instead of straddling it. The margin covers the
+# test's own run and clock skew between this host, Postgres and Redis.
+MIDNIGHT_MARGIN_S = 60.0
+
+
+@pytest.fixture()
+def same_utc_day() -> dt.datetime:
+    """Start a test at least MIDNIGHT_MARGIN_S before the next 00:00 UTC; returns its start."""
+    now = dt.datetime.now(dt.UTC)
+    midnight = (now + dt.timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    left = (midnight - now).total_seconds()
+    if left < MIDNIGHT_MARGIN_S:
+        time.sleep(left + 1.0)
+    return dt.datetime.now(dt.UTC)
 
 
 @pytest.fixture(scope="session")

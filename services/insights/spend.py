@@ -222,8 +222,7 @@ def by_project(f: InsightsFilter) -> list[ProjectSpendRow]:
     )
 
 
-def _budget_rows(f: InsightsFilter) -> list[BudgetRow]:
-    today = dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+def _budget_rows(f: InsightsFilter, today: dt.datetime) -> list[BudgetRow]:
     params = {**f.sql_params(), "today": today}
     totals = {t.provider: t for t in fetch_rows(sql.SQL(BUDGET_SQL), params, _ProviderTotals)}
     days = (f.date_to - f.date_from).days + 1
@@ -249,9 +248,18 @@ def _budget_rows(f: InsightsFilter) -> list[BudgetRow]:
     return rows
 
 
-def budgets(f: InsightsFilter) -> list[BudgetRow]:
+def budgets(f: InsightsFilter, now: dt.datetime | None = None) -> list[BudgetRow]:
     """Today's (UTC) use of each provider's daily budget, and the average per day in range.
 
-    Budgets are team-wide, so the project and recruiter filters do not apply here."""
+    `now` (default: the current time) says which UTC day is today. Budgets are team-wide, so
+    the project and recruiter filters do not apply here."""
+    now = now or dt.datetime.now(dt.UTC)
+    today = now.astimezone(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     team = InsightsFilter(f.date_from, f.date_to)
-    return cached_chart("budgets", team, lambda: _budget_rows(team), timeout=SPEND_TTL_S)
+    # The day is part of the key: an entry cached before 00:00 UTC never answers for the next day.
+    return cached_chart(
+        f"budgets:{today.date().isoformat()}",
+        team,
+        lambda: _budget_rows(team, today),
+        timeout=SPEND_TTL_S,
+    )

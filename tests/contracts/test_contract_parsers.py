@@ -4,6 +4,7 @@ to the same parsing and classification code the clients run on a live answer."""
 
 from __future__ import annotations
 
+import gzip
 import json
 from typing import Any
 
@@ -16,14 +17,23 @@ from openai.types.chat import ChatCompletion
 from services.enrichment import parse_person
 from services.providers import http
 from services.providers.config import SALESQL_PLANS, load_config, salesql_plan
-from services.providers.crustdata import _refine, credits_per_profile, parse_enrich_answer
+from services.providers.crustdata import (
+    BatchStatus,
+    CrustdataClient,
+    _refine,
+    credits_per_profile,
+    parse_batch_results,
+    parse_enrich_answer,
+)
 from services.providers.errors import (
     AuthError,
+    MalformedResponse,
     NotRetryable,
     QuotaExhausted,
     RateLimited,
     RetriesExhausted,
 )
+from services.providers.linkedin import normalize_profile_url
 from services.providers.openai_client import _usage, map_sdk_error
 from services.providers.phantombuster import (
     Agent,
@@ -69,8 +79,10 @@ def test_crustdata_documented_person_enriches_with_object_location_null_lists_pl
     assert person.basic_profile.languages == []
     assert person.experience.employment_details.past == []
     assert person.contact.business_emails == ["abhilash@crustdata.com"]
-    parsed = parse_person(person)
+    parsed = parse_person(person, year=2030)
     assert (parsed.location, parsed.current_company) == (person.location_text, "Crustdata")
+    assert parsed.years_experience == 8  # the documented start_date 2022-01-01, seen from 2030
+    assert parse_person(person, year=2027).years_experience == 5
     assert parsed.schools == ["Indian Institute of Technology, Kanpur"]
 
 
@@ -104,6 +116,59 @@ def test_crustdata_errors_map_to_their_types() -> None:
     error = http.classify(cfg, _response(broke))
     assert error is not None
     assert isinstance(_refine(error, _response(broke)), QuotaExhausted)
+
+
+def _jsonl_gz(*records: Any) -> bytes:
+    return gzip.compress("".join(json.dumps(r) + "\n" for r in records).encode())
+
+
+def test_crustdata_batch_record_parses_like_person_data_and_dropped_ids_are_not_found() -> None:
+    record = CRUST["batch_result_record"]["body"]
+    asked = normalize_profile_url(record["original_identifier"])
+    dropped = "https://www.linkedin.com/in/no-such-person"
+    assert asked is not None
+    outcomes, records = parse_batch_results("crustdata", [asked, dropped], _jsonl_gz(record))
+    assert records == 1  # only the delivered record is charged
+    hit, miss = outcomes
+    assert (hit.status, hit.billed, hit.url) == ("enriched", True, asked)
+    assert hit.person is not None and hit.person.basic_profile.name == "David Hsu"
+    assert (miss.status, miss.billed) == ("not_found", False)
+    # The same bytes served with Content-Encoding: gzip arrive decoded: read them as well.
+    plain = (json.dumps(record) + "\n").encode()
+    assert parse_batch_results("crustdata", [asked], plain)[0][0].status == "enriched"
+
+
+def test_crustdata_batch_record_our_parser_refuses_is_billed_and_a_torn_file_is_refused() -> None:
+    record = json.loads(json.dumps(CRUST["batch_result_record"]["body"]))
+    record["data"]["basic_profile"]["name"] = {"unexpected": "shape"}
+    url = normalize_profile_url(record["original_identifier"])
+    assert url is not None
+    [outcome], records = parse_batch_results("crustdata", [url], _jsonl_gz(record))
+    assert outcome.status == "failed" and outcome.billed and records == 1
+    with pytest.raises(MalformedResponse):
+        parse_batch_results("crustdata", [url], gzip.compress(b'{"original_identifier": "x"\n'))
+
+
+def test_crustdata_batch_status_documented_states() -> None:
+    done = BatchStatus.model_validate(CRUST["batch_status_completed"]["body"])
+    assert done.status == "completed" and done.download_url and len(done.download_urls) == 1
+    failed = BatchStatus.model_validate(CRUST["batch_status_failed"]["body"])
+    assert (failed.status, failed.download_url) == ("failed", None) and failed.error_message
+    empty = BatchStatus.model_validate(CRUST["batch_status_empty"]["body"])
+    assert empty.result_count == 0  # the job must not download a file that was never written
+    with pytest.raises(ValueError):
+        BatchStatus.model_validate({**CRUST["batch_status_completed"]["body"], "status": "done"})
+
+
+def test_crustdata_batch_results_only_from_allowed_hosts(monkeypatch: pytest.MonkeyPatch) -> None:
+    client = CrustdataClient(_config("crustdata"))
+    documented = CRUST["batch_status_completed"]["body"]["download_url"]
+    assert client._trusted_result_url(documented)
+    assert not client._trusted_result_url("https://evil.example/results.jsonl.gz")
+    assert not client._trusted_result_url(documented.replace("https://", "http://"))
+    monkeypatch.setenv("CRUSTDATA_RESULT_HOSTS", "files.example")
+    assert client._trusted_result_url("https://files.example/r.jsonl.gz")
+    assert not client._trusted_result_url(documented)
 
 
 # ------------------------------------------------------------------ PhantomBuster

@@ -3,6 +3,7 @@ the documented requests, including their errors and 429s. Real HTTP to the sandb
 
 from __future__ import annotations
 
+import gzip
 import json
 import time
 from typing import Any
@@ -60,6 +61,77 @@ def test_crustdata_limits_and_credits_as_documented(sandbox_ctl: SandboxControl)
     sandbox_ctl.configure("crustdata", rate_limit_per_min=0)
     credits = httpx.get(f"{sandbox_ctl.url}/crustdata/user/credits", headers=CD)
     _conforms(doc["credits_response"], credits.json())
+
+
+def test_crustdata_batch_job_moves_to_a_documented_gzipped_results_file(
+    sandbox_ctl: SandboxControl,
+) -> None:
+    doc = contract("crustdata")
+    sandbox_ctl.configure("crustdata", batch_seconds=0.6, credits=100)
+    urls = [f"https://www.linkedin.com/in/ann-lee-{i}" for i in range(3)]
+    urls.append("https://www.linkedin.com/in/notfound-9")
+    # The sections the enrichment job asks for (and one contact field, which costs +1).
+    fields = doc["enrich_request"]["body"]["fields"]
+    body = {"professional_network_profile_urls": urls, "fields": fields}
+    base = f"{sandbox_ctl.url}/crustdata"
+    no_version = {"authorization": CD["authorization"]}
+    refused = httpx.post(f"{base}/batch/person/enrich", json=body, headers=no_version)
+    assert refused.status_code == 400  # x-api-version is required on submit
+    submitted = httpx.post(f"{base}/batch/person/enrich", json=body, headers=CD)
+    assert submitted.status_code == 200
+    _conforms(doc["batch_submit_response"], submitted.json())
+    batch_id = submitted.json()["batch_id"]
+    seen: list[str] = []
+    while not seen or seen[-1] not in ("completed", "failed"):
+        # x-api-version is not required when polling.
+        status = httpx.get(f"{base}/batch/{batch_id}", headers=no_version).json()
+        if status["status"] != "completed":
+            assert "download_url" not in status
+        seen.append(status["status"])
+        time.sleep(0.05)
+    assert seen[0] == "pending" and "processing" in seen and seen[-1] == "completed"
+    _conforms(doc["batch_status_completed"], status)
+    assert (status["entities_requested"], status["entities_fulfilled"]) == (4, 3)
+    file = httpx.get(status["download_url"])  # pre-signed: no key
+    assert file.status_code == 200 and "content-encoding" not in file.headers
+    records = [json.loads(line) for line in gzip.decompress(file.content).splitlines()]
+    assert [r["original_identifier"] for r in records] == urls[:3]  # the unknown one dropped
+    for record in records:
+        _conforms(doc["batch_result_record"], record)
+        wrong = mismatches(
+            doc["enrich_response"]["body"][0]["matches"][0]["person_data"],
+            record["data"],
+            doc["enrich_response"],
+        )
+        assert not wrong, wrong  # the same shape as /person/enrich's person_data
+    # Billed as /person/enrich: 1 + 1 (business emails) per delivered record, none for the miss.
+    credits = httpx.get(f"{base}/user/credits", headers=CD).json()["credits"]
+    assert credits == 100 - 3 * 2
+
+
+def test_crustdata_batch_limits_active_jobs_and_reports_failures(
+    sandbox_ctl: SandboxControl,
+) -> None:
+    doc = contract("crustdata")
+    sandbox_ctl.configure("crustdata", batch_seconds=30)
+    base = f"{sandbox_ctl.url}/crustdata"
+    one = {"professional_network_profile_urls": ["https://www.linkedin.com/in/ann-lee-1"]}
+    answers = [
+        httpx.post(f"{base}/batch/person/enrich", json=one, headers=CD)
+        for _ in range(doc["batch_busy"]["max_active"] + 1)
+    ]
+    assert [a.status_code for a in answers[:-1]] == [200] * doc["batch_busy"]["max_active"]
+    assert answers[-1].status_code == doc["batch_busy"]["status"]
+    sandbox_ctl.reset()
+    sandbox_ctl.configure("crustdata", batch_seconds=0.1)
+    fail = {"professional_network_profile_urls": ["https://www.linkedin.com/in/batchfail-1"]}
+    batch_id = httpx.post(f"{base}/batch/person/enrich", json=fail, headers=CD).json()["batch_id"]
+    time.sleep(0.2)
+    status = httpx.get(f"{base}/batch/{batch_id}", headers=CD).json()
+    _conforms(doc["batch_status_failed"], status)
+    assert status["error_message"] and "download_url" not in status
+    too_many = {"professional_network_profile_urls": ["https://www.linkedin.com/in/a-b"] * 10_001}
+    assert httpx.post(f"{base}/batch/person/enrich", json=too_many, headers=CD).status_code == 400
 
 
 # ------------------------------------------------------------------ PhantomBuster

@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
+import redis as redis_lib
 
 from services.settings import get_settings
 
@@ -140,9 +141,18 @@ for _p in ("PHANTOMBUSTER", "CRUSTDATA", "SALESQL", "OPENAI", "SHEETS"):
 
 @pytest.fixture()
 def fast_providers(sandbox_ctl: SandboxControl, monkeypatch: pytest.MonkeyPatch) -> SandboxControl:
-    """Sandbox reset plus fast limits/retries in the environment the clients read."""
+    """Sandbox reset plus fast limits/retries in the environment the clients read, and no
+    budget or rate-limit counters left in Redis by an earlier test (the database is emptied per
+    test; a budget counter seeded from it must not outlive it)."""
     for key, value in FAST_ENV.items():
         monkeypatch.setenv(key, value)
+    client = redis_lib.Redis.from_url(os.environ["REDIS_URL"])
+    try:
+        for pattern in ("sx:budget:*", "sx:rl:*"):
+            for key in client.scan_iter(pattern, count=500):
+                client.delete(key)
+    finally:
+        client.close()
     return sandbox_ctl
 
 

@@ -37,6 +37,7 @@ def test_lookup_stores_contacts_once_and_stops_at_the_daily_budget(
     redis_conn: object,
     fast_providers: SandboxControl,
     monkeypatch: pytest.MonkeyPatch,
+    same_utc_day: object,
 ) -> None:
     monkeypatch.setenv("SALESQL_DAILY_BUDGET", "3")  # credits per day for the team
     user = create_user(db, "rita@example.com", "recruiter")

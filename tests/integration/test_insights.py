@@ -14,10 +14,17 @@ import pytest
 
 from tests.helpers import create_user, dash_post, login, output_key
 
+# The reference time of every test here: filters, "today" and all rows are placed from it and
+# passed to the services explicitly, so a run crossing 00:00 UTC gives the same answers.
 NOW = dt.datetime.now(dt.UTC)
+TODAY = NOW.date()
 # Midday five days ago: inside the default 30-day range whatever the time of day.
 BASE = NOW.replace(hour=12, minute=0, second=0, microsecond=0) - dt.timedelta(days=5)
 OLD = NOW - dt.timedelta(days=60)
+# A usage row of "today" (a few seconds before NOW, but never before today's 00:00 UTC).
+JUST_NOW = max(
+    NOW - dt.timedelta(seconds=5), NOW.replace(hour=0, minute=0, second=0, microsecond=0)
+)
 
 
 def _days(n: int) -> dt.datetime:
@@ -121,7 +128,7 @@ def dataset(db: psycopg.Connection, redis_conn: Any) -> dict[str, int]:
         (BASE, r1, 1, "openai", 1000, 0.50),
         (BASE + dt.timedelta(days=1), r2, 2, "salesql", 2, 0.04),
         (BASE + dt.timedelta(days=1), r2, None, "crustdata", 5, 0.05),
-        (NOW - dt.timedelta(seconds=5), r1, 1, "crustdata", 3, 0.03),
+        (JUST_NOW, r1, 1, "crustdata", 3, 0.03),
         (OLD, r1, 1, "openai", 1, 9.99),
     ]
     for ts, user, project, provider, units, cost in usage:
@@ -136,7 +143,7 @@ def dataset(db: psycopg.Connection, redis_conn: Any) -> dict[str, int]:
 def _filter(**kw: Any) -> Any:
     from services.insights import default_filter
 
-    f = default_filter()
+    f = default_filter(TODAY)
     return type(f)(f.date_from, f.date_to, **kw)
 
 
@@ -224,7 +231,7 @@ def test_spend_per_day_user_project_and_budgets(dataset: dict[str, int]) -> None
         (day0, "openai", 1, 1000.0, 0.5),
         (day1, "crustdata", 1, 5.0, 0.05),
         (day1, "salesql", 1, 2.0, 0.04),
-        (NOW.date(), "crustdata", 1, 3.0, 0.03),
+        (TODAY, "crustdata", 1, 3.0, 0.03),
     ]
     assert [(r.user_name, r.provider, r.calls, r.units, round(r.cost_usd, 4))
             for r in spend.by_user(f)] == [
@@ -244,7 +251,7 @@ def test_spend_per_day_user_project_and_budgets(dataset: dict[str, int]) -> None
         ("Alpha", 0.63, 1, 1, 0.63, 0.63),
         ("Beta", 0.04, 1, 2, 0.04, 0.02),
     ]
-    budgets = {r.provider: r for r in spend.budgets(f)}
+    budgets = {r.provider: r for r in spend.budgets(f, now=NOW)}
     crust = load_config("crustdata")
     assert budgets["crustdata"].used_today == 3.0
     assert budgets["crustdata"].avg_per_day == pytest.approx(18 / 30)
@@ -307,7 +314,7 @@ def _figure(resp: Any, chart: str) -> dict[str, Any]:
 def _params() -> dict[str, str]:
     from services.insights import default_filter
 
-    return dict(default_filter().to_params())
+    return dict(default_filter(TODAY).to_params())
 
 
 def test_lead_gets_every_chart_with_exact_numbers(client: Any, dataset: dict[str, int]) -> None:
@@ -417,11 +424,14 @@ def test_filter_mirrors_into_url_and_csv_links(client: Any, dataset: dict[str, i
 
 def test_layout_reads_initial_filter_from_the_url() -> None:
     from layouts import insights as page
+    from services.insights import default_filter
 
     f, problem = page.initial_filter({"from": "2026-01-01", "to": "2026-01-31", "project": "2"})
     assert (f.date_from.isoformat(), f.project_id, problem) == ("2026-01-01", 2, "")
+    before = dt.datetime.now(dt.UTC).date()
     f, problem = page.initial_filter({"from": "junk"})
-    assert f == __import__("services.insights", fromlist=["x"]).default_filter()
+    after = dt.datetime.now(dt.UTC).date()  # the page reads the clock: either side of it counts
+    assert f in (default_filter(before), default_filter(after))
     assert "date" in problem
 
 
@@ -460,7 +470,8 @@ def test_cache_key_follows_data_versions_and_hides_writes_until_bump(
     assert chart_key("funnel", _filter(project_id=1)) != key
     assert funnel.funnel(f)[0].sourced == 6
     db.execute(
-        "INSERT INTO project_profiles (project_id, profile_id, added_at) VALUES (2, 3, now())"
+        "INSERT INTO project_profiles (project_id, profile_id, added_at) VALUES (2, 3, %s)",
+        (BASE,),
     )
     assert funnel.funnel(f)[0].sourced == 6  # served from the cache
     bump_data_version("insights")
@@ -487,7 +498,8 @@ def test_rendered_view_is_cached_with_its_rows_and_follows_the_version(
     assert insights.chart_view("funnel", f, render) == 6
     assert insights.chart_view("funnel", f, render) == 6 and len(renders) == 1  # rendered once
     db.execute(
-        "INSERT INTO project_profiles (project_id, profile_id, added_at) VALUES (2, 3, now())"
+        "INSERT INTO project_profiles (project_id, profile_id, added_at) VALUES (2, 3, %s)",
+        (BASE,),
     )
     bump_data_version("insights")
     assert insights.chart_view("funnel", f, render) == 7 and len(renders) == 2

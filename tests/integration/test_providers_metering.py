@@ -65,7 +65,7 @@ def test_usage_rows_match_the_calls_made(env) -> None:
     assert crust["subject"] == "3 profiles"
 
 
-def test_unit_budget_stops_calls_before_it_is_exceeded(env, monkeypatch) -> None:
+def test_unit_budget_stops_calls_before_it_is_exceeded(env, monkeypatch, same_utc_day) -> None:
     ctl, db, ctx = env
     monkeypatch.setenv("SALESQL_DAILY_BUDGET", "3")
     client = SalesqlClient()
@@ -99,7 +99,9 @@ def test_dollar_budget_stops_openai_before_sending(env, monkeypatch) -> None:
     assert ctl.requests("openai") == 0
 
 
-def test_budget_counter_is_seeded_from_todays_usage_rows(env, monkeypatch, redis_conn) -> None:
+def test_budget_counter_is_seeded_from_todays_usage_rows(
+    env, monkeypatch, redis_conn, same_utc_day
+) -> None:
     _ctl, db, ctx = env
     db.execute(
         "INSERT INTO api_usage (provider, operation, units, status) "

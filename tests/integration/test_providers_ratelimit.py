@@ -36,7 +36,7 @@ def test_burst_allows_that_many_at_once(redis_conn) -> None:
     assert results[:5] == [0.0] * 5 and results[5] > 0.5
 
 
-def test_refusal_by_one_rule_charges_no_other(redis_conn) -> None:
+def test_refusal_by_one_rule_charges_no_other(redis_conn, same_utc_day) -> None:
     limiter = RateLimiter()
     day = Rule("t:day", limit=2, period_s=86400, kind="window")
     minute = Rule("t:min", limit=6000, period_s=60.0, burst=10)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -134,9 +135,17 @@ def test_unreachable_registry_audits_nothing(
     assert "cannot be reached" in capsys.readouterr().err
 
 
+def _dead_port() -> int:
+    """A loopback port nothing listens on: one the kernel just handed out and took back."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 def test_http_fetch_answers_none_through_a_dead_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    proxy = f"http://127.0.0.1:{_dead_port()}"
     for var in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"):
-        monkeypatch.setenv(var, "http://127.0.0.1:9")
+        monkeypatch.setenv(var, proxy)
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)
     assert audit.http_fetch(f"{audit.PYPI}/pip/json") is None

@@ -210,7 +210,9 @@ def test_date_operators_use_whole_utc_days(data: Any, col_id: str, op: str) -> N
 
 def test_date_equals_includes_midnight_and_excludes_next_midnight(data: Any) -> None:
     conn, rows = data
-    midnight = next(r for r in rows if r["enriched_at"] and r["enriched_at"].hour == 0)
+    midnight = next(
+        r for r in rows if r["enriched_at"] and r["enriched_at"].astimezone(UTC).hour == 0
+    )
     day = midnight["enriched_at"].astimezone(UTC).date()
     model = {"enriched_at": {"filterType": "date", "type": "equals", "dateFrom": f"{day} 00:00:00"}}
     got = ids_for(conn, parse_grid_query(model, [], "", "", (), None, None))

@@ -55,3 +55,24 @@ def test_provider_keys_switch_off_the_sandbox(tmp_path: Path) -> None:
     with_key = load_settings({**base, "OPENAI_API_KEY": "sk-test"})
     assert not with_key.uses_sandbox
     assert "sk-test" not in repr(with_key)
+
+
+def test_dotenv_is_read_under_the_environment_but_never_into_an_explicit_mapping(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dotenv = tmp_path / "custom.env"
+    dotenv.write_text("# local overrides\nEXPORT_ROW_CAP=7\nCRUSTDATA_API_KEY='cd-from-dotenv'\n")
+    monkeypatch.delenv("EXPORT_ROW_CAP", raising=False)
+    monkeypatch.delenv("CRUSTDATA_API_KEY", raising=False)
+    monkeypatch.setenv("SOURCINGX_DOTENV", str(dotenv))
+    from_env = load_settings()
+    assert from_env.export_row_cap == 7
+    assert from_env.providers.crustdata_key == "cd-from-dotenv"
+    monkeypatch.setenv("EXPORT_ROW_CAP", "8")
+    assert load_settings().export_row_cap == 8  # the real environment wins over the file
+    explicit = load_settings({"SOURCINGX_VAR_DIR": str(tmp_path), "SOURCINGX_DOTENV": str(dotenv)})
+    assert explicit.export_row_cap == 200_000  # only what was passed
+    assert explicit.uses_sandbox
+    monkeypatch.setenv("SOURCINGX_DOTENV", "")
+    monkeypatch.delenv("EXPORT_ROW_CAP")
+    assert load_settings().export_row_cap == 200_000  # empty: no file at all
