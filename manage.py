@@ -18,8 +18,10 @@ import time
 import urllib.request
 from pathlib import Path
 
-from services import auth, demo_data, migrate
-from services.db import direct_connection
+import psycopg
+
+from services import auth, demo, migrate
+from services.db import close_pool, direct_connection
 from services.metrics import prepare_multiprocess_dir
 from services.runtime import export_service_urls, resolve_service_urls
 from services.settings import PROJECT_ROOT, get_settings
@@ -53,17 +55,32 @@ def cmd_create_user(args: argparse.Namespace) -> int:
     return 0
 
 
+def _seed(conn: psycopg.Connection, count: int, seed: int) -> demo.DemoReport:
+    """The demo data up to the database's current time (the one place `now` is read: the
+    clock, not the transaction's start, so it is after anything this transaction wrote)."""
+    row = conn.execute("SELECT clock_timestamp()").fetchone()
+    assert row is not None
+    try:
+        return demo.seed_demo(conn, count, seed, now=row[0])
+    finally:
+        close_pool()  # the seed's pooled connections are not needed by this process after it
+
+
 def cmd_seed_demo(args: argparse.Namespace) -> int:
     _resolve()
     started = time.perf_counter()
     with direct_connection() as conn:
-        result = demo_data.seed_profiles(conn, args.count, args.seed)
-        owner = conn.execute("SELECT min(id) FROM users WHERE role = 'admin'").fetchone()
-        demo_data.seed_projects(conn, owner[0] if owner else None)
+        report = _seed(conn, args.count, args.seed)
     _bump_all()
+    result = report.profiles
+    history = (
+        "; team history: " + ", ".join(f"{n:,} {table}" for table, n in report.counts.items())
+        if report.history
+        else "; projects exist already, so no demo history was added"
+    )
     print(
         f"seeded {result.inserted:,} of {result.requested:,} profiles in "
-        f"{time.perf_counter() - started:.1f}s (seed {args.seed})"
+        f"{time.perf_counter() - started:.1f}s (seed {args.seed}){history}"
     )
     return 0
 
@@ -86,9 +103,7 @@ def _first_start(seed_count: int) -> str | None:
             message = f"Sign in as admin@sourcingx.local with password {password} (shown once)"
         empty = conn.execute("SELECT NOT EXISTS (SELECT 1 FROM profiles)").fetchone()
         if empty and empty[0] and seed_count > 0:
-            demo_data.seed_profiles(conn, seed_count, 42)
-            owner = conn.execute("SELECT min(id) FROM users WHERE role = 'admin'").fetchone()
-            demo_data.seed_projects(conn, owner[0] if owner else None)
+            _seed(conn, seed_count, 42)
     _bump_all()
     return message
 
@@ -239,7 +254,9 @@ def main(argv: list[str] | None = None) -> int:
     user.add_argument("--role", choices=auth.ROLES, default="recruiter")
     user.add_argument("--password", default=None)
     user.set_defaults(func=cmd_create_user)
-    seed = sub.add_parser("seed-demo", help="add deterministic synthetic profiles")
+    seed = sub.add_parser(
+        "seed-demo", help="add deterministic synthetic profiles (and, once, a team history)"
+    )
     seed.add_argument("--count", type=int, default=5000)
     seed.add_argument("--seed", type=int, default=42)
     seed.set_defaults(func=cmd_seed_demo)

@@ -9,5 +9,6 @@ from callbacks import (  # noqa: F401
     profiles,
     project_pipeline,
     projects,
+    saved_views,
     shell,
 )

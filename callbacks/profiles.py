@@ -1,4 +1,5 @@
-"""Profiles page callbacks: grid blocks, URL state, export link, detail panel, project options.
+"""Profiles page callbacks: grid blocks, URL state, export link, detail panel with the team's
+tags and notes, project and tag options.
 
 The grid callback always answers: an error returns an empty block at the current position and a
 short message, because an exception would leave the block "loading" forever (dash-stack.md §1).
@@ -11,13 +12,14 @@ import time
 from typing import Any
 from urllib.parse import parse_qs
 
-from dash import Input, Output, State, callback, clientside_callback, no_update
+import dash_bootstrap_components as dbc
+from dash import ALL, Input, Output, State, callback, clientside_callback, ctx, html, no_update
 from dash.exceptions import PreventUpdate
 
 from layouts import ids
+from layouts import profile_detail as panel
 from layouts import profiles as page
-from layouts.profile_detail import detail_panel
-from services import grid, projects
+from services import grid, projects, tags_notes
 from web.security import require_role
 
 log = logging.getLogger(__name__)
@@ -32,6 +34,7 @@ def _query(
     enriched: str | None,
     project: str | None,
     location_exact: dict[str, Any] | None = None,
+    tags: list[Any] | None = None,
 ) -> grid.GridQuery:
     exact = location_exact or {}
     return grid.parse_grid_query(
@@ -44,6 +47,7 @@ def _query(
         project_id=int(project) if project else None,
         # A link's exact location match holds only while the location text is unchanged.
         location_exact=bool(exact.get("exact")) and exact.get("location") == (location or ""),
+        tag_ids=tuple(tags or ()),  # validated (whole numbers only) by parse_grid_query
     )
 
 
@@ -64,6 +68,7 @@ def _query(
     State(page.PROJECT, "value"),
     State(page.LOCATION_EXACT, "data"),
     State(ids.URL, "search"),
+    State(page.TAGS, "value"),
     prevent_initial_call=True,
 )
 def serve_block(
@@ -75,6 +80,7 @@ def serve_block(
     project: str | None,
     location_exact: dict[str, Any] | None,
     current_search: str | None,
+    tags: list[Any] | None,
 ) -> tuple[Any, ...]:
     if not request or "startRow" not in request:
         # The grid reports an empty getRowsRequest when it mounts; no block waits for it, and
@@ -85,7 +91,9 @@ def serve_block(
     unchanged = (no_update,) * 4  # URL, export link, view, count request: first blocks only
     try:
         require_role("recruiter")
-        query = _query(request, search, location, seniority, enriched, project, location_exact)
+        query = _query(
+            request, search, location, seniority, enriched, project, location_exact, tags
+        )
         # Rows first: an uncounted view gets rowCount None (the grid keeps asking) and its count
         # is computed by count_view below; later blocks carry it once it is cached.
         block = grid.fetch_block(query, start, end, count="cached")
@@ -187,6 +195,7 @@ clientside_callback(
     Input(page.SENIORITY, "value"),
     Input(page.ENRICHED, "value"),
     Input(page.PROJECT, "value"),
+    Input(page.TAGS, "value"),
     prevent_initial_call=True,
 )
 
@@ -194,17 +203,123 @@ clientside_callback(
 @callback(
     Output(page.DETAIL, "is_open"),
     Output(page.DETAIL_BODY, "children"),
+    Output(panel.DETAIL_MORE, "children"),
+    Output(panel.PROFILE_ID, "data"),
     Input(page.GRID, "cellClicked"),
     prevent_initial_call=True,
 )
-def open_detail(cell: dict[str, Any] | None) -> tuple[Any, Any]:
+def open_detail(cell: dict[str, Any] | None) -> tuple[Any, Any, Any, Any]:
     require_role("recruiter")
     try:
         row_id = int((cell or {}).get("rowId") or "")
     except (TypeError, ValueError):  # no row (a header or a blank loading row)
-        return no_update, no_update
+        return no_update, no_update, no_update, no_update
     detail = grid.profile_detail(row_id)
-    return True, detail_panel(detail)
+    profile_id = None if detail is None else row_id
+    return True, panel.detail_panel(detail), panel.detail_more(detail), profile_id
+
+
+@callback(
+    Output(panel.TAG_LIST, "children"),
+    Output(panel.NOTE_LIST, "children"),
+    Output(panel.FEEDBACK, "children", allow_duplicate=True),
+    Input(panel.PROFILE_ID, "data"),
+    Input(panel.CHANGED, "data"),
+    prevent_initial_call=True,
+)
+def show_annotations(profile_id: int | None, _changed: Any) -> tuple[Any, Any, Any]:
+    """The open profile's tags and newest notes; opening another profile clears old messages."""
+    user = require_role("recruiter")
+    feedback = "" if ctx.triggered_id == panel.PROFILE_ID else no_update
+    if not isinstance(profile_id, int) or isinstance(profile_id, bool):
+        return "", "", feedback
+    found = tags_notes.for_profile(profile_id)
+    notes = panel.notes_view(found.notes, found.note_count, user.id, user.role == "admin")
+    return panel.tags_view(found.tags), notes, feedback
+
+
+def _clicked(value: Any) -> bool:
+    """A real click: buttons rendered into the panel report n_clicks 0 when they appear."""
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+@callback(
+    Output(panel.CHANGED, "data"),
+    Output(panel.FEEDBACK, "children"),
+    Output(panel.TAG_INPUT, "value"),
+    Output(panel.NOTE_INPUT, "value"),
+    Input(panel.TAG_ADD, "n_clicks"),
+    Input(panel.TAG_INPUT, "n_submit"),
+    Input(panel.NOTE_ADD, "n_clicks"),
+    Input({"type": panel.TAG_REMOVE_TYPE, "tag": ALL}, "n_clicks"),
+    Input({"type": panel.NOTE_DELETE_TYPE, "note": ALL}, "n_clicks"),
+    State(panel.PROFILE_ID, "data"),
+    State(panel.TAG_INPUT, "value"),
+    State(panel.NOTE_INPUT, "value"),
+    prevent_initial_call=True,
+)
+def annotate(
+    _tag: Any,
+    _submit: Any,
+    _note: Any,
+    _remove: Any,
+    _delete: Any,
+    profile_id: Any,
+    tag_text: str | None,
+    note_text: str | None,
+) -> tuple[Any, Any, Any, Any]:
+    """Add or remove a tag, write or delete a note on the open profile."""
+    user = require_role("recruiter")
+    trigger = ctx.triggered_id
+    if trigger is None or not ctx.triggered or not _clicked(ctx.triggered[0]["value"]):
+        raise PreventUpdate
+    if not isinstance(profile_id, int) or isinstance(profile_id, bool):
+        return no_update, panel_alert("Open a profile first."), no_update, no_update
+    tag_out: Any = no_update
+    note_out: Any = no_update
+    try:
+        if trigger in (panel.TAG_ADD, panel.TAG_INPUT):
+            tags_notes.tag_profile(user.id, profile_id, tag_text or "")
+            tag_out = ""
+        elif trigger == panel.NOTE_ADD:
+            tags_notes.add_note(user.id, profile_id, note_text or "")
+            note_out = ""
+        elif isinstance(trigger, dict) and trigger.get("type") == panel.TAG_REMOVE_TYPE:
+            tags_notes.untag_profile(user.id, profile_id, _id_in(trigger, "tag"))
+        elif isinstance(trigger, dict) and trigger.get("type") == panel.NOTE_DELETE_TYPE:
+            tags_notes.delete_note(user.id, _id_in(trigger, "note"))
+        else:
+            raise PreventUpdate
+    except tags_notes.AnnotationError as exc:
+        return no_update, panel_alert(str(exc)), no_update, no_update
+    return time.time_ns(), "", tag_out, note_out
+
+
+def _id_in(ident: dict[str, Any], key: str) -> int:
+    """The tag or note id of a button (a client could send anything there)."""
+    value = ident.get(key)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise PreventUpdate
+    return value
+
+
+def panel_alert(message: str) -> dbc.Alert:
+    return dbc.Alert(message, color="warning", className="py-1 px-2 small mb-2")
+
+
+@callback(
+    Output(page.TAGS, "options"),
+    Output(panel.TAG_SUGGESTIONS, "children"),
+    Input(page.TAGS, "id"),
+    Input(panel.TAG_LIST, "children"),
+)
+def tag_options(_id: str | None, _tags_shown: Any) -> tuple[list[dict[str, Any]], list[Any]]:
+    """The team's tags for the grid's tag filter and the panel's suggestions (again after each
+    tag change, which may have created one)."""
+    require_role("recruiter")
+    tags = tags_notes.list_tags()
+    options = [{"label": f"{t.name} ({t.profile_count:,})", "value": t.id} for t in tags]
+    return options, [html.Option(value=t.name) for t in tags]
 
 
 @callback(Output(page.PROJECT, "options"), Input(page.PROJECT, "id"))

@@ -14,7 +14,7 @@ from layouts import ids
 from layouts import project_pipeline as page
 from layouts import projects as project_page
 from layouts.components import empty_state
-from services import contacts
+from services import contacts, stages
 from services.filters import apply, lists
 from services.grid import GridQueryError
 from services.grid.project_view import fetch_project_block
@@ -105,7 +105,28 @@ def grid_action(
         return _alert(str(exc))
 
 
-# After a shortlist change the grid asks for its rows again (the shortlisted column changed).
+@callback(
+    Output(page.GRID_FEEDBACK, "children", allow_duplicate=True),
+    Input(page.STAGE_APPLY, "n_clicks"),
+    State(page.STAGE_PICK, "value"),
+    State(page.GRID, "selectedRows"),
+    State(PROJECT_ID, "data"),
+    prevent_initial_call=True,
+)
+def move_stage(_n: Any, stage: str | None, selected: Any, project_id: int) -> Any:
+    """Move the selected rows to the chosen pipeline stage (one transaction, audited)."""
+    user = require_role("recruiter")
+    chosen = [int(r["id"]) for r in selected or [] if isinstance(r, dict) and "id" in r]
+    try:
+        result = stages.move_stage(user.id, int(project_id), chosen, stage or "")
+    except stages.StageError as exc:
+        return _alert(str(exc), "warning")
+    label = stages.LABELS[stage or ""]
+    extra = f" ({result.unchanged:,} already there)" if result.unchanged else ""
+    return _alert(f"{result.moved:,} moved to {label}{extra}.", "success")
+
+
+# After a shortlist or stage change the grid asks for its rows again (those columns changed).
 clientside_callback(
     """function(children) {
         const api = dash_ag_grid.getApi('project-grid');

@@ -77,7 +77,8 @@ def funnel_figure(rows: Sequence[FunnelRow]) -> Figure:
         }
         for index, row in enumerate(rows)
     ]
-    return _fig(traces)
+    # Taller than the other charts: eleven steps (the pipeline's, then the recruiters' stages).
+    return _fig(traces, height=420)
 
 
 def scores_figure(rows: Sequence[ScoreRow]) -> Figure:

@@ -10,6 +10,7 @@ import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from layouts import profile_detail, saved_views
 from services.grid.filters import DATE_OPTIONS, NUMBER_OPTIONS, TEXT_OPTIONS
 
 GRID = "profiles-grid"
@@ -30,6 +31,7 @@ PURGE_SINK = "profiles-purge-sink"
 COUNT_REQUEST = "profiles-count-request"
 COUNT_TOTAL = "profiles-count-total"
 ROW_COUNT_SINK = "profiles-row-count-sink"
+TAGS = "profiles-tags"
 
 SENIORITY_LEVELS = (
     "Intern",
@@ -244,6 +246,18 @@ def controls(
     )
 
 
+def tag_filter(tag_ids: list[int]) -> dcc.Dropdown:
+    """Profiles carrying any of the chosen tags; names arrive with the options (a callback),
+    until then a tag from the URL shows as its id."""
+    return dcc.Dropdown(
+        id=TAGS,
+        options=[{"label": f"tag #{t}", "value": t} for t in tag_ids],
+        value=tag_ids,
+        multi=True,
+        placeholder="Tags",
+    )
+
+
 def view_search(query: Any) -> str:
     """The canonical `?...` query string of a view ("" for the default view)."""
     from services.grid import query_to_url_params
@@ -281,6 +295,14 @@ def layout(**query: Any) -> html.Div:
                 className="d-flex align-items-center mb-2",
             ),
             controls(state.search, state.location, seniority, enriched, project),
+            dbc.Row(
+                [
+                    dbc.Col(tag_filter(list(state.tag_ids)), md=4),
+                    dbc.Col(saved_views.toolbar(), md=8),
+                ],
+                className="g-2 mb-2",
+            ),
+            saved_views.panel(),
             # Link problems get their own alert: the grid callback opens and closes ERROR.
             dbc.Alert(
                 problem,
@@ -308,8 +330,15 @@ def layout(**query: Any) -> html.Div:
             dcc.Store(id=COUNT_REQUEST),
             dcc.Store(id=COUNT_TOTAL),  # {"view", "total"}: gives the grid its length
             html.Div(id=ROW_COUNT_SINK, style={"display": "none"}),
+            dcc.Store(id=profile_detail.PROFILE_ID),
             dbc.Offcanvas(
-                html.Div(id=DETAIL_BODY),
+                html.Div(
+                    [
+                        html.Div(id=DETAIL_BODY),
+                        profile_detail.annotations_section(),
+                        html.Div(id=profile_detail.DETAIL_MORE),
+                    ]
+                ),
                 id=DETAIL,
                 title="Profile",
                 is_open=False,

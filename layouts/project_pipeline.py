@@ -10,7 +10,9 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from layouts.components import job_panel
-from layouts.profiles import NUMBER_FILTER, TEXT_FILTER
+from layouts.profiles import DATE_FILTER, NUMBER_FILTER, TEXT_FILTER
+from services.stages import LABELS as STAGE_LABELS
+from services.stages import STAGES
 
 GRID = "project-grid"
 GRID_FEEDBACK = "project-grid-feedback"
@@ -19,6 +21,8 @@ SHORTLIST_SELECTED = "project-shortlist-selected"
 UNSHORTLIST_SELECTED = "project-unshortlist-selected"
 SHORTLIST_STRONG = "project-shortlist-strong"
 SCREEN_SELECTED = "project-screen-selected"
+STAGE_PICK = "project-stage-pick"
+STAGE_APPLY = "project-stage-apply"
 
 FILTER_LISTS = "project-filter-lists"
 FILTER_SAVE = "project-filter-save"
@@ -80,6 +84,14 @@ def grid_columns() -> list[dict[str, Any]]:
         {"field": "current_title", "headerName": "Title", "width": 190, **TEXT_FILTER},
         {"field": "current_company", "headerName": "Company", "width": 160, **TEXT_FILTER},
         {"field": "location", "headerName": "Location", "width": 140, **TEXT_FILTER},
+        {"field": "stage", "headerName": "Stage", "width": 120, **TEXT_FILTER},
+        {
+            "field": "stage_changed_at",
+            "headerName": "Stage since",
+            "width": 130,
+            "valueFormatter": {"function": "params.value ? params.value.slice(0, 10) : ''"},
+            **DATE_FILTER,
+        },
         {"field": "filter_outcome", "headerName": "Filters", "width": 110, **TEXT_FILTER},
         {
             "field": "filter_reasons",
@@ -94,11 +106,29 @@ def grid_columns() -> list[dict[str, Any]]:
         {"field": "screening_score", "headerName": "Score", "width": 100, **NUMBER_FILTER},
         {"field": "shortlisted", "headerName": "Shortlisted", "width": 120, **TEXT_FILTER},
         {"field": "has_contacts", "headerName": "Contacts", "width": 110, **TEXT_FILTER},
-        {"field": "stage", "headerName": "Stage", "width": 110, **TEXT_FILTER},
         {"field": "seniority", "headerName": "Seniority", "width": 110, **TEXT_FILTER},
         {"field": "years_experience", "headerName": "Years", "width": 90, **NUMBER_FILTER},
         {"field": "enrichment_status", "headerName": "Enriched", "width": 110, **TEXT_FILTER},
     ]
+
+
+def stage_picker() -> html.Div:
+    """Pick a pipeline stage and move the selected rows there (one bulk, audited change)."""
+    return html.Div(
+        dbc.InputGroup(
+            [
+                dbc.Select(
+                    id=STAGE_PICK,
+                    value="contacted",
+                    options=[{"label": STAGE_LABELS[s], "value": s} for s in STAGES],
+                    style={"maxWidth": "150px"},
+                ),
+                dbc.Button("Move selected to stage", id=STAGE_APPLY, color="dark", outline=True),
+            ],
+            size="sm",
+        ),
+        className="d-inline-block align-middle me-2",
+    )
 
 
 def profiles_tab(project_id: int) -> html.Div:
@@ -137,6 +167,7 @@ def profiles_tab(project_id: int) -> html.Div:
                         outline=True,
                         className="me-2",
                     ),
+                    stage_picker(),
                     dcc.Link(
                         "Open in the full profile grid",
                         href=f"/profiles?proj={project_id}",

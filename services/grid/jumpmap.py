@@ -57,6 +57,7 @@ def query_args(query: GridQuery) -> dict[str, Any]:
         "enriched": query.enriched,
         "project_id": query.project_id,
         "location_exact": query.location_exact,
+        "tag_ids": list(query.tag_ids),
     }
 
 

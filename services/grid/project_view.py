@@ -1,6 +1,6 @@
-"""The project grid: one project's members with their pipeline state (stage, shortlisted, filter
-outcome and reasons, latest screening, whether contacts are known), filtered and sorted through
-the same allow-listed compiler as the profile grid.
+"""The project grid: one project's members with their pipeline state (stage and since when,
+shortlisted, filter outcome and reasons, latest screening, whether contacts are known), filtered
+and sorted through the same allow-listed compiler as the profile grid.
 
 The view is a derived table aliased `p` whose columns carry exactly the names of the
 allow-list below, so `compile_filter_model`/`order_by` work on it unchanged. It is scoped to one
@@ -38,6 +38,7 @@ PROJECT_COLUMNS: dict[str, Column] = {
         c.col_id: c
         for c in (
             Column("stage", "stage", "text", nullable=False),
+            Column("stage_changed_at", "stage_changed_at", "date", nullable=False),
             Column("shortlisted", "shortlisted", "text", nullable=False),
             Column("filter_outcome", "filter_outcome", "text", nullable=True),
             Column("filter_reasons", "filter_reasons", "text", nullable=True, sortable=False),
@@ -54,6 +55,7 @@ ROW_KEYS: tuple[str, ...] = tuple(PROJECT_COLUMNS)
 VIEW_SQL = """(
 SELECT p.id, p.full_name, p.current_title, p.current_company, p.location, p.seniority,
        p.years_experience, p.skills, p.enrichment_status, pp.stage,
+       coalesce(pp.stage_changed_at, pp.added_at) AS stage_changed_at,
        CASE WHEN pp.shortlisted THEN 'yes' ELSE 'no' END AS shortlisted,
        CASE WHEN fr.passed THEN 'passed' WHEN NOT fr.passed THEN 'failed' END AS filter_outcome,
        (SELECT string_agg(r->>'text', '; ') FROM jsonb_array_elements(fr.reasons) r

@@ -22,6 +22,7 @@ from services.grid.sorting import normalize_sort_model
 
 MAX_LOCATION_LENGTH = 200
 MAX_SENIORITY_VALUES = 20
+MAX_TAG_VALUES = 20
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class GridQuery:
     enriched: bool | None = None
     project_id: int | None = None
     location_exact: bool = False  # False: location contains the text; True: equals it
+    tag_ids: tuple[int, ...] = ()  # profiles carrying any of these tags (sorted, distinct)
 
     def filter_identity(self) -> dict[str, Any]:
         """What decides the row set (not its order): the row-count cache key."""
@@ -46,6 +48,7 @@ class GridQuery:
             "sen": sorted(self.seniority),
             "enr": self.enriched,
             "proj": self.project_id,
+            **({"tags": list(self.tag_ids)} if self.tag_ids else {}),
         }
 
     def view_identity(self) -> dict[str, Any]:
@@ -62,6 +65,7 @@ def parse_grid_query(
     enriched: object = None,
     project_id: object = None,
     location_exact: object = False,
+    tag_ids: object = (),
 ) -> GridQuery:
     """Validate raw UI values into a GridQuery; raises GridQueryError with a user-facing text."""
     if location is None:
@@ -88,6 +92,7 @@ def parse_grid_query(
         raise GridQueryError("The project must be a positive whole number.")
     if not isinstance(location_exact, bool):
         raise GridQueryError("location_exact must be true or false.")
+    tags = _tag_ids(tag_ids)
     return GridQuery(
         filter_model=normalize_filter_model(filter_model),
         sort_model=normalize_sort_model(sort_model),
@@ -98,7 +103,19 @@ def parse_grid_query(
         project_id=project_id,
         # "exact" means nothing without a location; keeping it would split cache keys and URLs
         location_exact=location_exact and bool(location.strip()),
+        tag_ids=tags,
     )
+
+
+def _tag_ids(value: object) -> tuple[int, ...]:
+    """Tag ids as whole numbers; unknown ids are allowed (they match no profile)."""
+    if value is None:
+        return ()
+    if not isinstance(value, (list, tuple)) or len(value) > MAX_TAG_VALUES:
+        raise GridQueryError(f"Tags must be a list of at most {MAX_TAG_VALUES} tag ids.")
+    if not all(isinstance(t, int) and not isinstance(t, bool) and 0 < t < 2**63 for t in value):
+        raise GridQueryError("Each tag must be a tag id (a positive whole number).")
+    return tuple(sorted(set(value)))
 
 
 def where_clause(query: GridQuery, params: Params, alias: str = ALIAS) -> sql.Composable:
@@ -112,6 +129,7 @@ def where_clause(query: GridQuery, params: Params, alias: str = ALIAS) -> sql.Co
         query.enriched,
         query.project_id,
         query.location_exact,
+        query.tag_ids,
     )
     if alias != ALIAS:
         raise ValueError("filters are compiled against the 'p' alias")
@@ -145,6 +163,15 @@ def where_clause(query: GridQuery, params: Params, alias: str = ALIAS) -> sql.Co
                 "EXISTS (SELECT 1 FROM project_profiles pp "
                 "WHERE pp.project_id = {} AND pp.profile_id = {})"
             ).format(params.add(checked.project_id), sql.Identifier(alias, "id"))
+        )
+    if checked.tag_ids:
+        # Semi-join on profile_tags: the primary key (profile_id, tag_id) answers it per row,
+        # the (tag_id, profile_id) index from the tag side; the ids are one bound array.
+        parts.append(
+            sql.SQL(
+                "EXISTS (SELECT 1 FROM profile_tags pt "
+                "WHERE pt.profile_id = {} AND pt.tag_id = ANY({}::bigint[]))"
+            ).format(sql.Identifier(alias, "id"), params.add(list(checked.tag_ids)))
         )
     return and_all(parts)
 

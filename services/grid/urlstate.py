@@ -1,7 +1,8 @@
 """The view state as URL query parameters, so the page URL can be the state (and shared).
 
 Compact keys: f (filter model, compact JSON), s (sort: `col,-col` where - means desc), q (search),
-loc / loc_eq (location, exact match flag), sen (seniority, JSON list), enr (1/0), proj (id).
+loc / loc_eq (location, exact match flag), sen (seniority, JSON list), enr (1/0), proj (id),
+tag (tag ids, comma-separated).
 Decoding goes through parse_grid_query, so a tampered URL is refused like any other bad input.
 """
 
@@ -38,6 +39,8 @@ def query_to_url_params(query: GridQuery) -> dict[str, str]:
         out["enr"] = "1" if query.enriched else "0"
     if query.project_id is not None:
         out["proj"] = str(query.project_id)
+    if query.tag_ids:
+        out["tag"] = ",".join(str(t) for t in query.tag_ids)
     return out
 
 
@@ -76,6 +79,10 @@ def url_params_to_query(params: Mapping[str, Any]) -> GridQuery:
     proj = _one(params, "proj")
     if proj and not proj.isdigit():
         raise GridQueryError("The URL parameter 'proj' must be a project id.")
+    tag = _one(params, "tag") or ""
+    tags = [part for part in tag.split(",") if part]
+    if not all(part.isdigit() and part.isascii() for part in tags):
+        raise GridQueryError("The URL parameter 'tag' must be tag ids separated by commas.")
     return parse_grid_query(
         filter_model=_json(params, "f") or {},
         sort_model=sort_model,
@@ -85,4 +92,5 @@ def url_params_to_query(params: Mapping[str, Any]) -> GridQuery:
         enriched=None if enr in (None, "") else enr == "1",
         project_id=int(proj) if proj else None,
         location_exact=_one(params, "loc_eq") == "1",
+        tag_ids=tuple(int(part) for part in tags),
     )

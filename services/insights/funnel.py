@@ -3,7 +3,11 @@
 A project's candidates are its `project_profiles` rows added in the date range (and by the chosen
 recruiter). Each stage counts those candidates independently:
 sourced (all) → enriched → passed filters → screened (a finished screening) → strong/good fit
-(by the latest finished screening, i.e. the newest prompt version) → shortlisted → contacts found.
+(by the latest finished screening, i.e. the newest prompt version) → shortlisted → contacts found,
+then the recruiters' pipeline stages (services/stages.py): contacted → replied → interviewing →
+hired, each counting the members that got at least that far (`stage_reached`, kept through a
+rejection). Rejections are counted beside them (in the table and CSV, not as a funnel step).
+The stage counts read only project_profiles columns already scanned, so they add no join.
 """
 
 from __future__ import annotations
@@ -24,6 +28,10 @@ STAGES: tuple[tuple[str, str], ...] = (
     ("qualified", "Strong/good fit"),
     ("shortlisted", "Shortlisted"),
     ("contacted", "Contacts found"),
+    ("reached_contacted", "Contacted"),
+    ("reached_replied", "Replied"),
+    ("reached_interviewing", "Interviewing"),
+    ("hired", "Hired"),
 )
 
 
@@ -40,6 +48,11 @@ class FunnelRow:
     qualified: int
     shortlisted: int
     contacted: int
+    reached_contacted: int
+    reached_replied: int
+    reached_interviewing: int
+    hired: int
+    rejected: int
 
     def counts(self) -> list[int]:
         return [int(getattr(self, field)) for field, _ in STAGES]
@@ -56,7 +69,7 @@ class FunnelRow:
 # and joining them twice cost ~25 % of the query at 1M profiles.
 FUNNEL_SQL = """
 WITH pp AS NOT MATERIALIZED (
-    SELECT pp.project_id, pp.profile_id, pp.shortlisted
+    SELECT pp.project_id, pp.profile_id, pp.shortlisted, pp.stage, pp.stage_reached
     FROM project_profiles pp {where}
 ), latest AS (
     SELECT DISTINCT ON (s.project_id, s.profile_id) s.project_id, s.profile_id, s.fit
@@ -71,7 +84,12 @@ WITH pp AS NOT MATERIALIZED (
            count(l.profile_id) AS screened,
            count(*) FILTER (WHERE l.fit IN ('strong', 'good')) AS qualified,
            count(*) FILTER (WHERE pp.shortlisted) AS shortlisted,
-           count(*) FILTER (WHERE cl.status = 'found') AS contacted
+           count(*) FILTER (WHERE cl.status = 'found') AS contacted,
+           count(*) FILTER (WHERE pp.stage_reached >= 1) AS reached_contacted,
+           count(*) FILTER (WHERE pp.stage_reached >= 2) AS reached_replied,
+           count(*) FILTER (WHERE pp.stage_reached >= 3) AS reached_interviewing,
+           count(*) FILTER (WHERE pp.stage_reached >= 4) AS hired,
+           count(*) FILTER (WHERE pp.stage = 'rejected') AS rejected
     FROM pp
     JOIN profiles p ON p.id = pp.profile_id
     LEFT JOIN filter_results fr
@@ -81,7 +99,8 @@ WITH pp AS NOT MATERIALIZED (
     GROUP BY GROUPING SETS ((pp.project_id), ())
 )
 SELECT c.project_id, coalesce(pr.name, 'All projects') AS project_name, c.sourced, c.enriched,
-       c.passed_filters, c.screened, c.qualified, c.shortlisted, c.contacted
+       c.passed_filters, c.screened, c.qualified, c.shortlisted, c.contacted,
+       c.reached_contacted, c.reached_replied, c.reached_interviewing, c.hired, c.rejected
 FROM counted c LEFT JOIN projects pr ON pr.id = c.project_id
 WHERE c.sourced > 0
 ORDER BY c.project_id IS NOT NULL, pr.name, c.project_id

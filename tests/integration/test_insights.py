@@ -153,16 +153,17 @@ def test_funnel_per_project_and_team(dataset: dict[str, int]) -> None:
 
     rows = {r.project_name: r.counts() for r in funnel.funnel(_filter())}
     assert rows == {
-        "All projects": [6, 5, 4, 4, 2, 2, 3],
-        "Alpha": [4, 3, 3, 2, 1, 1, 1],  # p1's latest screening (v2) says maybe: not qualified
-        "Beta": [2, 2, 1, 2, 1, 1, 2],
+        # nobody moved along the recruiters' stages (contacted, replied, interviewing, hired)
+        "All projects": [6, 5, 4, 4, 2, 2, 3, 0, 0, 0, 0],
+        "Alpha": [4, 3, 3, 2, 1, 1, 1, 0, 0, 0, 0],  # p1's latest screening (v2) says maybe
+        "Beta": [2, 2, 1, 2, 1, 1, 2, 0, 0, 0, 0],
     }
     alpha = next(r for r in funnel.funnel(_filter()) if r.project_name == "Alpha")
-    assert alpha.conversion() == [None, 0.75, 1.0, 2 / 3, 0.5, 1.0, 1.0]
+    assert alpha.conversion() == [None, 0.75, 1.0, 2 / 3, 0.5, 1.0, 1.0, 0.0, None, None, None]
     mine = funnel.funnel(_filter(user_id=dataset["r1"]))
     assert [(r.project_name, r.counts()) for r in mine] == [
-        ("All projects", [2, 2, 2, 2, 1, 1, 1]),
-        ("Alpha", [2, 2, 2, 2, 1, 1, 1]),
+        ("All projects", [2, 2, 2, 2, 1, 1, 1, 0, 0, 0, 0]),
+        ("Alpha", [2, 2, 2, 2, 1, 1, 1, 0, 0, 0, 0]),
     ]
     assert [r.project_name for r in funnel.funnel(_filter(project_id=2))] == [
         "All projects",
@@ -329,7 +330,7 @@ def test_lead_gets_every_chart_with_exact_numbers(client: Any, dataset: dict[str
         assert "hovertemplate" in fig.data[0].to_plotly_json(), chart
     funnel = _figure(_chart_post(client, "funnel", _params()), "funnel")
     assert funnel["data"][0]["name"] == "All projects"
-    assert funnel["data"][0]["x"] == [6, 5, 4, 4, 2, 2, 3]
+    assert funnel["data"][0]["x"] == [6, 5, 4, 4, 2, 2, 3, 0, 0, 0, 0]
     table = _chart_post(client, "funnel", _params()).get_data(as_text=True)
     assert "Alpha" in table and "passed filters" in table
 
@@ -448,9 +449,10 @@ def test_csv_download_matches_the_chart_and_is_formula_safe(
     assert (
         lines[0]
         == "project_id,project_name,sourced,enriched,passed_filters,screened,qualified,shortlisted,contacted"
+        ",reached_contacted,reached_replied,reached_interviewing,hired,rejected"
     )
-    assert lines[1] == ",All projects,6,5,4,4,2,2,3"
-    assert "1,'=HYPERLINK(1),4,3,3,2,1,1,1" in lines
+    assert lines[1] == ",All projects,6,5,4,4,2,2,3,0,0,0,0,0"
+    assert "1,'=HYPERLINK(1),4,3,3,2,1,1,1,0,0,0,0,0" in lines
     assert client.get("/download/insights/nope.csv").status_code == 404
     assert client.get("/download/insights/funnel.csv?from=xx").status_code == 400
     audit = db.execute("SELECT count(*) FROM audit_log WHERE action = 'insights.export'").fetchone()

@@ -37,7 +37,11 @@ def _state(search: str = "") -> list[dict[str, Any]]:
     }  # fmt: skip
     props = {page.LOCATION_EXACT: "data"}
     state = [{"id": k, "property": props.get(k, "value"), "value": v} for k, v in values.items()]
-    return [*state, {"id": ids.URL, "property": "search", "value": ""}]
+    return [
+        *state,
+        {"id": ids.URL, "property": "search", "value": ""},
+        {"id": page.TAGS, "property": "value", "value": []},
+    ]
 
 
 def _block(client: Any, start: int, filter_model: dict[str, Any]) -> dict[str, Any]:
