@@ -103,6 +103,9 @@ STAMPED: dict[str, tuple[str, tuple[str, ...]]] = {
     "filter_results": ("evaluated_at", ("evaluated_at",)),
     "jobs": ("created_at", ("created_at", "started_at", "finished_at", "updated_at")),
     "screening_overrides": ("created_at", ("created_at",)),
+    "tags": ("created_at", ("created_at",)),
+    "profile_tags": ("added_at", ("added_at",)),
+    "profile_notes": ("created_at", ("created_at",)),
 }
 
 

@@ -54,8 +54,10 @@ def advance(demo: Demo, state: ProjectState, at: datetime) -> int:
         chosen = [pid for pid in due if demo.rng.random() < chance]
         if not chosen:
             continue
-        moved += stages.move_stage(owner, state.id, chosen, target, at=at).moved
-        _annotate(demo, owner, chosen, target)
+        # The moves, notes and tags (and their audit rows) happen at `at`, not at the clock's now.
+        with demo.db.at(at, "tags", "profile_tags", "profile_notes"):
+            moved += stages.move_stage(owner, state.id, chosen, target, at=at).moved
+            _annotate(demo, owner, chosen, target)
     return moved
 
 

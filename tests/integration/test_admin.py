@@ -353,6 +353,20 @@ def _profile_everywhere(db: psycopg.Connection, lead: int) -> None:
         "INSERT INTO api_usage (provider, operation, status, subject) VALUES"
         " ('crustdata', 'enrich', 'ok', 'http://linkedin.com/in/erin-example-1234/?trk=x')"
     )
+    # The team's tags, notes and stage moves on them (migration 0009) are theirs to lose too.
+    tag = ex("INSERT INTO tags (name, created_by) VALUES ('Follow up', %s) RETURNING id", (lead,))
+    tag_id = tag.fetchone()[0]  # type: ignore[index]
+    for pid in (7, 8):
+        ex("INSERT INTO profile_tags (profile_id, tag_id) VALUES (%s, %s)", (pid, tag_id))
+        ex(
+            "INSERT INTO profile_notes (profile_id, author_id, body) VALUES (%s, %s, %s)",
+            (pid, lead, f"Called profile {pid}"),
+        )
+        ex(
+            "INSERT INTO project_stage_history (project_id, profile_id, from_stage, to_stage)"
+            " VALUES (1, %s, 'sourced', 'contacted')",
+            (pid,),
+        )
     ex("UPDATE projects SET profile_count = 2")
 
 

@@ -190,6 +190,9 @@ def test_history_timestamps_lie_in_the_90_days_before_now(seeded: dict[str, Any]
         "audit_log": "ts",
         "projects": "created_at",
         "prompt_versions": "created_at",
+        "project_stage_history": "changed_at",
+        "profile_notes": "created_at",
+        "profile_tags": "added_at",
     }
     start = NOW - dt.timedelta(days=90)
     with transaction() as conn:
