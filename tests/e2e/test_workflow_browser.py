@@ -132,7 +132,13 @@ def test_screen_the_project_and_watch_results_fill_in(
 def test_insights_show_charts(signed_in_context: Any) -> None:
     page = signed_in_context.new_page()
     page.goto("/insights")
-    page.wait_for_selector('[id^="insights-graph-"] .main-svg', timeout=30_000)
+    # Charts drawn: at least five plots with a size. (Waiting for the first `.main-svg` to be
+    # "visible" is not enough: a plot's first layer can be a zero-size one.)
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('[id^="insights-graph-"] .main-svg')]
+            .filter(e => e.getBoundingClientRect().width > 0).length >= 5""",
+        timeout=30_000,
+    )
     charts = page.locator('[id^="insights-graph-"] .main-svg').count()
     assert charts >= 5
     page.wait_for_timeout(1500)
