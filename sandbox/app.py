@@ -1111,6 +1111,11 @@ def _trim(rows: list[list[Any]]) -> list[list[Any]]:
     return out
 
 
+def _google_error(code: int, message: str, status: str) -> Response:
+    """Google's error envelope, with its HTTP status."""
+    return _json({"error": {"code": code, "message": message, "status": status}}, code)
+
+
 def _sheets_routes(app: Flask, state: SandboxState, gate: Gate) -> None:
     @app.get("/sheets/v4/spreadsheets/<sid>/values/<path:rng>")
     def values_get(sid: str, rng: str) -> Response:
@@ -1118,53 +1123,19 @@ def _sheets_routes(app: Flask, state: SandboxState, gate: Gate) -> None:
             "key", ""
         )
         if not credential:
-            return _json(
-                {
-                    "error": {
-                        "code": 403,
-                        "message": "The caller does not have permission",
-                        "status": "PERMISSION_DENIED",
-                    }
-                },
-                403,
-            )
+            return _google_error(403, "The caller does not have permission", "PERMISSION_DENIED")
         if credential.lower().startswith("invalid"):
-            return _json(
-                {
-                    "error": {
-                        "code": 401,
-                        "message": "Request had invalid authentication credentials.",
-                        "status": "UNAUTHENTICATED",
-                    }
-                },
-                401,
+            return _google_error(
+                401, "Request had invalid authentication credentials.", "UNAUTHENTICATED"
             )
         user = hashlib.sha256(credential.encode()).hexdigest()[:12]
         if (denied := gate("sheets", user)) is not None:
             return denied
         # An API key reads only sheets shared publicly; a private one answers 403 (Google docs).
         if sid.startswith("private") and not credential.lower().startswith("bearer "):
-            return _json(
-                {
-                    "error": {
-                        "code": 403,
-                        "message": "The caller does not have permission",
-                        "status": "PERMISSION_DENIED",
-                    }
-                },
-                403,
-            )
+            return _google_error(403, "The caller does not have permission", "PERMISSION_DENIED")
         if sid.startswith("missing"):
-            return _json(
-                {
-                    "error": {
-                        "code": 404,
-                        "message": "Requested entity was not found.",
-                        "status": "NOT_FOUND",
-                    }
-                },
-                404,
-            )
+            return _google_error(404, "Requested entity was not found.", "NOT_FOUND")
         sheet, bang, a1 = rng.rpartition("!")
         sheet = sheet.strip("'") if bang else "Sheet1"
         a1 = a1 or "A1:Z1000"
