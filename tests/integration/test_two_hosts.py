@@ -18,6 +18,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import threading
@@ -114,6 +115,16 @@ class Host:
             _signal_group(proc, signal.SIGKILL)
         for proc in (self.web, self.worker):
             proc.wait(timeout=10)
+        # The master is reaped; its workers may still be exiting with the listening socket.
+        wait_for(lambda: not _accepts(self.port), timeout_s=10, interval_s=0.02)
+
+
+def _accepts(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+    except OSError:
+        return False
+    return True
 
 
 def _start_host(stack: ExitStack, name: str, logs: Path) -> Host:
@@ -531,12 +542,16 @@ def test_two_hosts_behind_nginx_share_users_and_jobs_and_survive_losing_one(
     after = [o for o in outcomes if o.started > killed_at + 0.5]
     assert len(after) > 20 and all(o.ok for o in after), [o.detail for o in after if not o.ok]
     assert {o.host for o in after} == {survivor.name}
-    # What may fail is a callback POST already sent to the dying host (nginx does not resend a
-    # POST): one in flight per user, or one written to a pooled connection as the host died.
+    # What may fail is a callback POST already in flight on the dying host (nginx does not
+    # resend a POST it has sent): at most one per user. Nothing is pooled to the hosts, so no
+    # request is written to a connection of a host that is already dead.
     failed = [o for o in outcomes if not o.ok]
-    assert len(failed) <= 2 * LOAD_THREADS, [o.detail for o in failed]
+    assert len(failed) <= LOAD_THREADS, [o.detail for o in failed]
     assert all(o.started <= killed_at + 0.5 and o.ended >= killed_at for o in failed)
-    assert all("502" in o.detail for o in failed), [o.detail for o in failed]
+    # In flight means one of two things: nginx had no answer yet (502), or it was already
+    # streaming the dying host's answer and can only cut it short (an incomplete body).
+    in_flight = ("502", "incomplete chunked read")
+    assert all(any(m in o.detail for m in in_flight) for o in failed), [o.detail for o in failed]
     # nginx failed over: requests sent to the dead host were answered by the survivor, and the
     # passive health check took the dead host out.
     dead, live = f"127.0.0.1:{victim.port}", f"127.0.0.1:{survivor.port}"
