@@ -9,6 +9,10 @@ continues by keyset from a boundary at most `stride` rows before it. The map liv
 version like every boundary: a write that bumps the version makes it unreachable, and the next
 deep jump builds a new one. One build per view and version (a Redis NX flag), never in a web
 request, and only for views with more than MIN_ROWS rows (below that OFFSET is cheap).
+
+Large views are mapped ahead: the first block that knows a view has AHEAD_MIN_ROWS rows or more
+(its count is cached, usually from the page's count callback) asks for the map too, so under a
+new data version the first deep jump of the view a user has open is already a keyset page.
 """
 
 from __future__ import annotations
@@ -33,6 +37,9 @@ from services.redis_client import get_redis
 log = logging.getLogger(__name__)
 MIN_START_ROW = 2_000  # jumps shallower than this are cheap enough with OFFSET
 MIN_ROWS = 2_000
+# From here a deferred jump into the far end costs more than a few milliseconds (~1.5 ms per
+# 50,000 index entries walked), so the map is worth building before anyone asks.
+AHEAD_MIN_ROWS = 50_000
 MAX_ENTRIES = 10_000  # per view; with blocks of 100 that maps 1M rows one block apart
 BLOCK = 100
 FLAG_TTL_S = boundaries.BOUNDARY_TTL_S

@@ -112,6 +112,8 @@ def fetch_block(
         total = start_row + len(rows)  # the block reached the end of the view
     else:
         total = _known_count(query, version, count)
+    if bkey and start_row < jumpmap.MIN_START_ROW and (total or 0) >= jumpmap.AHEAD_MIN_ROWS:
+        jumpmap.request_map(query, version)  # mapped before its first deep jump (once/version)
     return BlockResult([row_to_json(r) for r in rows], total, strategy)
 
 

@@ -260,6 +260,37 @@ def test_a_deep_jump_asks_a_worker_for_the_map_once_per_view_and_version(
     assert jumpmap.request_map(query, data_version("profiles"))  # a new version maps again
 
 
+def test_a_large_view_is_mapped_ahead_of_its_first_deep_jump(
+    seeded: psycopg.Connection, clean_redis: redis_lib.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(jumpmap, "AHEAD_MIN_ROWS", ROWS - 1)  # 3,000 rows count as "large" here
+    query = parse_grid_query({}, [{"colId": "headline", "sort": "desc"}], "", "", (), None, None)
+    version = data_version("profiles")
+    bkey = boundaries.boundary_key(query, version)
+    fetch_block(query, 0, 100, count="skip")  # count unknown: nothing to decide on yet
+    assert jumpmap.request_map(query, version)  # ... so the flag was still free
+    clean_redis.delete(jumpmap.FLAG_PREFIX + bkey)
+    small = parse_grid_query(
+        {"id": {"filterType": "number", "type": "lessThan", "filter": 500}},
+        [],
+        "",
+        "",
+        (),
+        None,
+        None,
+    )
+    fetch_block(small, 0, 100)  # a small view is never mapped ahead
+    assert jumpmap.request_map(small, version)
+    with celery_worker():
+        opened = fetch_block(query, 0, 100)  # the page opens the view; its count is known
+        assert opened.row_count == ROWS
+        assert not jumpmap.request_map(query, version)  # already asked, by the first block
+        wait_for(lambda: clean_redis.zcard(bkey) >= 30, timeout_s=60)
+    first_jump = fetch_block(query, 2400, 2500)
+    assert first_jump.strategy == "keyset"  # never jumped into before, yet mapped
+    assert [r["id"] for r in first_jump.rows] == reference_ids(seeded, query, 2400, 2500)
+
+
 def test_jump_map_refuses_a_stale_version_and_a_small_view(
     seeded: psycopg.Connection, clean_redis: redis_lib.Redis
 ) -> None:
