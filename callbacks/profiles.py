@@ -13,7 +13,18 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import dash_bootstrap_components as dbc
-from dash import ALL, Input, Output, State, callback, clientside_callback, ctx, html, no_update
+from dash import (
+    ALL,
+    Input,
+    Output,
+    State,
+    callback,
+    clientside_callback,
+    ctx,
+    html,
+    no_update,
+    set_props,
+)
 from dash.exceptions import PreventUpdate
 
 from layouts import ids
@@ -131,19 +142,68 @@ def _count_label(total: int) -> str:
 )
 def count_view(request: dict[str, Any] | None) -> tuple[str, Any]:
     """The total of the view a first block could not count from the cache: the label, and the
-    grid's length (set in the browser, below; later blocks carry it from the cache too)."""
+    grid's length (set in the browser, below; later blocks carry it from the cache too).
+
+    A count too slow for the request is shown as Postgres's estimate ("about N profiles") while
+    a worker counts exactly; the poll below asks again ({"view", "poll": k}, the view on screen
+    and the try number: nothing about the user is kept on the server) until it is exact. Only an
+    exact count becomes the grid's length: an estimate that were too small would end the grid
+    before its last row.
+    """
     if not request or not isinstance(request.get("view"), str):
         raise PreventUpdate
+    poll = request.get("poll")
+    poll = poll if isinstance(poll, int) and not isinstance(poll, bool) and poll > 0 else 0
     try:
         require_role("recruiter")
         query = grid.url_params_to_query(parse_qs(request["view"].lstrip("?")))
-        total = grid.count_rows(query)
+        # A first ask may count within the budget; a poll only looks for the worker's number.
+        counted = grid.view_count(query, try_exact=poll == 0)
     except (grid.GridQueryError, ValueError, PermissionError) as exc:
+        set_props(page.COUNT_POLL, {"disabled": True})
         return f"Could not count: {exc}", no_update
     except Exception:
         log.exception("grid count failed")
+        set_props(page.COUNT_POLL, {"disabled": True})
         return "Could not count these profiles.", no_update
-    return _count_label(total), {"view": request["view"], "total": total}
+    return _count_answer(counted, request["view"], poll)
+
+
+def _count_answer(counted: grid.ViewCount, view: str, poll: int) -> tuple[str, Any]:
+    """The label and grid length for a count; starts, keeps or stops the poll (a side update, so
+    the callback's outputs stay the label and the length)."""
+    if counted.exact:
+        set_props(page.COUNT_POLL, {"disabled": True})
+        return _count_label(counted.value), {"view": view, "total": counted.value}
+    label = _about_label(counted.value)
+    if poll == 0:  # a new estimate: poll from the first try
+        set_props(page.COUNT_POLL, {"disabled": False, "n_intervals": 0})
+    elif poll >= page.COUNT_POLL_TRIES:
+        set_props(page.COUNT_POLL, {"disabled": True})
+        label += " (exact count unavailable)"
+    return label, no_update
+
+
+def _about_label(estimate: int) -> str:
+    """An estimate to two significant figures (2,437,112 -> "about 2,400,000 profiles"): the
+    planner's estimate of a filtered view is often 10-50% off, so more digits would claim a
+    precision it does not have."""
+    scale = 10 ** max(len(str(estimate)) - 2, 0)
+    return "about " + _count_label((estimate + scale // 2) // scale * scale)  # halves round up
+
+
+# While the label shows an estimate, each tick asks count_view again for the view on screen (a
+# view changed meanwhile is asked for instead: its count is then the one the page needs).
+clientside_callback(
+    """function(n, view) {
+        if (!n) { return window.dash_clientside.no_update; }
+        return {view: view || '', poll: n};
+    }""",
+    Output(page.COUNT_REQUEST, "data", allow_duplicate=True),
+    Input(page.COUNT_POLL, "n_intervals"),
+    State(page.VIEW, "data"),
+    prevent_initial_call=True,
+)
 
 
 # Until the count is known the grid only knows "more rows follow" (its scrollbar grows block by

@@ -30,6 +30,7 @@ DETAIL_BODY = "profiles-detail-body"
 PURGE_SINK = "profiles-purge-sink"
 COUNT_REQUEST = "profiles-count-request"
 COUNT_TOTAL = "profiles-count-total"
+COUNT_POLL = "profiles-count-poll"
 ROW_COUNT_SINK = "profiles-row-count-sink"
 TAGS = "profiles-tags"
 
@@ -45,6 +46,10 @@ SENIORITY_LEVELS = (
     "C-level",
 )
 BLOCK_SIZE = 100
+# While the label shows an estimate, the page asks again for the exact count this often, at most
+# this many times (a minute: a worker counts 10M profiles in seconds, or has not got to it).
+COUNT_POLL_MS = 2000
+COUNT_POLL_TRIES = 30
 
 
 def _column_filter(kind: str, options: tuple[str, ...], **params: Any) -> dict[str, Any]:
@@ -329,6 +334,14 @@ def layout(**query: Any) -> html.Div:
             # which a second callback computes (and caches) while the rows are already shown.
             dcc.Store(id=COUNT_REQUEST),
             dcc.Store(id=COUNT_TOTAL),  # {"view", "total"}: gives the grid its length
+            # Enabled while the label shows an estimate ("about N profiles"): each tick asks the
+            # count callback again for the view on screen, until the exact number is there.
+            dcc.Interval(
+                id=COUNT_POLL,
+                interval=COUNT_POLL_MS,
+                disabled=True,
+                max_intervals=COUNT_POLL_TRIES,
+            ),
             html.Div(id=ROW_COUNT_SINK, style={"display": "none"}),
             dcc.Store(id=profile_detail.PROFILE_ID),
             dbc.Offcanvas(

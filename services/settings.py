@@ -83,6 +83,9 @@ class Settings:
     db_pool_max: int = 4
     db_statement_timeout_ms: int = 15000
     export_row_cap: int = 200_000
+    # How long the profiles page's count may run in a web request before the page shows
+    # Postgres's estimate and a task worker counts exactly; 0: always the estimate first.
+    grid_exact_count_budget_ms: int = 400
     upload_max_bytes: int = 20 * 1024 * 1024
     enrichment_freshness_days: int = 90
     session_lifetime_hours: int = 12
@@ -216,6 +219,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         db_pool_max=_int(base, "DB_POOL_MAX", 4),
         db_statement_timeout_ms=_int(base, "DB_STATEMENT_TIMEOUT_MS", 15000),
         export_row_cap=_int(base, "EXPORT_ROW_CAP", 200_000),
+        grid_exact_count_budget_ms=_int(base, "GRID_EXACT_COUNT_BUDGET_MS", 400),
         upload_max_bytes=_int(base, "UPLOAD_MAX_BYTES", 20 * 1024 * 1024),
         enrichment_freshness_days=_int(base, "ENRICHMENT_FRESHNESS_DAYS", 90),
         session_lifetime_hours=_int(base, "SESSION_LIFETIME_HOURS", 12),

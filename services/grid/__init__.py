@@ -1,10 +1,12 @@
 """Service layer of the Profiles grid: allow-listed filters/sort/search compiled to SQL, blocks
-served by keyset or deferred join, cached counts, streamed CSV export and profile detail.
+served by keyset or deferred join, cached counts (estimated first when slow), streamed CSV export
+and profile detail.
 
 The Dash page calls only what is re-exported here.
 """
 
 from services.grid.columns import COLUMNS, ROW_KEYS, Column
+from services.grid.counting import ViewCount, view_count
 from services.grid.detail import ProfileDetail, profile_detail
 from services.grid.errors import GridQueryError
 from services.grid.export import export_csv
@@ -20,6 +22,7 @@ __all__ = [
     "GridQuery",
     "GridQueryError",
     "ProfileDetail",
+    "ViewCount",
     "count_rows",
     "export_csv",
     "fetch_block",
@@ -27,4 +30,5 @@ __all__ = [
     "profile_detail",
     "query_to_url_params",
     "url_params_to_query",
+    "view_count",
 ]

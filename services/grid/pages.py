@@ -9,18 +9,21 @@
 - otherwise ('deferred'): `OFFSET` runs on an id-only subquery that a (column, id) index can answer
   with an index-only scan, and only the k wanted rows are joined back for their columns.
 All three return exactly what `ORDER BY keys OFFSET start LIMIT k` returns (the order is total).
-Counts are cached in Redis under the data version, so a bumped version invalidates them.
+Counts are cached in Redis under the data version, so a bumped version invalidates them (the
+page's count, counting.py, fills the same entry from a task when a count is too slow for it).
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import redis
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from services.cache import cache_key, cached, data_version, peek
+from services.cache import cache_key, cached, data_version, get_cache, peek
 from services.db import transaction
 from services.grid import boundaries, jumpmap
 from services.grid.columns import TABLE, row_to_json, select_list
@@ -29,6 +32,7 @@ from services.grid.params import Params, and_all
 from services.grid.query import GridQuery, where_clause
 from services.grid.sorting import SortKey, after_branch_groups, key_values, order_by, sort_keys
 
+log = logging.getLogger(__name__)
 Strategy = Literal["first", "keyset", "deferred"]
 CountMode = Literal["compute", "cached", "skip"]
 MAX_BLOCK_ROWS = 5000
@@ -51,7 +55,8 @@ class BlockResult:
     strategy: Strategy
 
 
-def _count_key(query: GridQuery, version: int) -> str:
+def count_key(query: GridQuery, version: int) -> str:
+    """The cache entry of the view's exact count (services/grid/counting.py fills it too)."""
     return cache_key("grid:count", version, query.filter_identity())
 
 
@@ -60,20 +65,34 @@ def count_rows(query: GridQuery, version: int | None = None) -> int:
     pass the version when it was just read, to save a Redis round trip)."""
     if version is None:
         version = data_version(DATA_SCOPE)
-    return cached(_count_key(query, version), lambda: _count(query), timeout=COUNT_TTL_S)
+    return cached(count_key(query, version), lambda: _count(query), timeout=COUNT_TTL_S)
 
 
 def cached_count(query: GridQuery, version: int) -> int | None:
     """The view's count if some request already paid for it under this data version."""
-    hit = peek(_count_key(query, version))
+    hit = peek(count_key(query, version))
     return int(hit) if hit is not None else None
+
+
+def remember_count(query: GridQuery, version: int, total: int) -> None:
+    """Store an exact count computed elsewhere under the entry count_rows reads (Redis trouble
+    only means the next ask counts again)."""
+    try:
+        get_cache().set(count_key(query, version), total, timeout=COUNT_TTL_S)
+    except redis.RedisError:
+        log.warning("could not cache a grid count")
+
+
+def count_statement(query: GridQuery, params: Params) -> sql.Composed:
+    """The exact count of the view, binding its values into params."""
+    return sql.SQL("SELECT count(*) FROM {} p WHERE {}").format(
+        sql.Identifier(TABLE), where_clause(query, params)
+    )
 
 
 def _count(query: GridQuery) -> int:
     params = Params()
-    stmt = sql.SQL("SELECT count(*) FROM {} p WHERE {}").format(
-        sql.Identifier(TABLE), where_clause(query, params)
-    )
+    stmt = count_statement(query, params)
     with transaction() as conn:
         row = conn.execute(stmt, params.values, prepare=UNPREPARED).fetchone()
     return int(row[0]) if row else 0
