@@ -368,7 +368,7 @@ def main() -> None:
             rds.delete(key)
 
     n, r = args.rows, args.repeat
-    deep = min(900_000, max(BLOCK, n - 2 * BLOCK))
+    deep = max(BLOCK, min(n * 9 // 10, n - 2 * BLOCK))  # row 900,000 of 1M, 9M of 10M
     log_path = Path(tempfile.gettempdir()) / f"bench-grid-http-{port}.log"
     master = start_gunicorn(env, log_path)
     base = f"http://127.0.0.1:{port}"
@@ -451,6 +451,18 @@ def main() -> None:
             "service_cached": timed(lambda: count_rows(TEXT.grid_query()), r),
         }
         print(f"count   {counts}", flush=True)
+
+        # How long a view stays unmapped: the jump-map walk a task worker runs when the view's
+        # first blocks find it large (jumpmap.AHEAD_MIN_ROWS), or at its first deep jump.
+        def build(view: View) -> Callable[[], None]:
+            q = view.grid_query()
+            return lambda: jumpmap.build_map(jumpmap.query_args(q), data_version("profiles"))
+
+        map_build = {
+            "plain": timed(build(PLAIN), 3, forget_boundaries, warmup=0),
+            "sorted_company_desc": timed(build(BY_COMPANY), 3, forget_boundaries, warmup=0),
+        }
+        print(f"map build {map_build}", flush=True)
 
         sql_results: dict[str, Any] = {}
         for name, (view, start, prepare) in cases.items():
@@ -549,6 +561,7 @@ def main() -> None:
         "seed_s": seed_s,
         "pages": results,
         "count": counts,
+        "map_build": map_build,
         "sql": sql_results,
         "psycopg": raw_results,
         "naive_offset_deep_p50_ms": naive_p50,

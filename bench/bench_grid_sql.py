@@ -97,6 +97,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--reseed", action="store_true", help="seed even if N rows are there")
+    parser.add_argument("--seed-only", action="store_true", help="seed (if needed), then stop")
     args = parser.parse_args()
     db_url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB)
     redis_url = os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS)
@@ -120,6 +121,9 @@ def main() -> None:
         print(f"seeding {args.rows:,} profiles ...")
         seed_s = round(seed(db_url, args.rows), 1)
         print(f"  seeded in {seed_s}s")
+    if args.seed_only:
+        print(json.dumps({"bench": "grid_sql_seed", "rows": args.rows, "seed_s": seed_s}))
+        return
     rds = redis.Redis.from_url(redis_url)
     rds.flushdb()
 
@@ -128,7 +132,7 @@ def main() -> None:
             rds.delete(key)
 
     n, r = args.rows, args.repeat
-    deep = min(900_000, max(0, n - 200))
+    deep = max(0, min(n * 9 // 10, n - 200))  # row 900,000 of 1M, 9,000,000 of 10M
     plain = parse_grid_query({}, [], "", "", (), None, None)
     by_company = parse_grid_query({}, [{"colId": "current_company", "sort": "desc"}])
     text_filter = parse_grid_query(
@@ -198,6 +202,15 @@ def main() -> None:
     }  # fmt: skip
     with psycopg.connect(db_url) as conn:
         version = conn.execute("SHOW server_version").fetchone()
+        sizes = conn.execute(
+            "SELECT pg_relation_size('profiles'), pg_indexes_size('profiles'),"
+            " pg_total_relation_size('profiles')"
+        ).fetchone()
+    if sizes:
+        results["sizes_mb"] = {
+            "table": round(sizes[0] / 2**20), "indexes": round(sizes[1] / 2**20),
+            "total_with_toast": round(sizes[2] / 2**20),
+        }  # fmt: skip
     summary = {
         "bench": "grid_sql", "rows": n, "repeat": r, "deep_row": deep, "seed_s": seed_s,
         "nproc": os.cpu_count(), "machine": platform.machine(),

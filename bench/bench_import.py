@@ -8,6 +8,9 @@ Seeds rows/2 known profiles, writes a Sales Navigator-shaped CSV whose rows are 
 (under other spellings of their URLs) and half new, stores it as an upload, then imports it in a
 separate worker-like process, measuring rows/s and that process's peak memory (ru_maxrss). The
 same run at a quarter of the rows shows whether memory grows with the file. Last line: JSON.
+
+With --keep-existing the database is not emptied: the import runs on top of the profiles already
+there (e.g. the 10M of bench_grid_sql.py), with names of its own, which are deleted afterwards.
 """
 
 from __future__ import annotations
@@ -27,28 +30,42 @@ sys.path.insert(0, str(ROOT))
 HEADER = "profileUrl,fullName,firstName,lastName,companyName,title,location,vmid\n"
 
 
-def csv_bytes(rows: int, known: int) -> bytes:
+def csv_bytes(rows: int, known: int, tag: str = "") -> bytes:
     lines = [HEADER]
     for i in range(rows):
         if i % 2 == 0 and i // 2 < known:
-            slug = f"known-person-{i // 2:07d}"  # a known profile, under another spelling
+            slug = f"{tag}known-person-{i // 2:07d}"  # a known profile, under another spelling
             url = f"https://de.linkedin.com/in/{slug.upper()}/?trk=search"
         else:
-            url = f"https://www.linkedin.com/in/new-person-{i:07d}"
+            url = f"https://www.linkedin.com/in/{tag}new-person-{i:07d}"
         lines.append(f"{url},Person {i},Person,{i},Acme {i % 97},Engineer,Berlin,\n")
     return "".join(lines).encode()
 
 
-def seed_known(conn: psycopg.Connection, known: int) -> None:
-    conn.execute("TRUNCATE profiles, projects, uploads, imports RESTART IDENTITY CASCADE")
+def seed_known(conn: psycopg.Connection, known: int, tag: str = "") -> int:
+    """The known half (and a project); returns the project's id. Without a tag, empties first."""
+    if not tag:
+        conn.execute("TRUNCATE profiles, projects, uploads, imports RESTART IDENTITY CASCADE")
     conn.execute(
         "INSERT INTO profiles (linkedin_url, public_id, full_name, source)"
-        " SELECT 'https://www.linkedin.com/in/known-person-' || lpad(i::text, 7, '0'),"
-        "        'known-person-' || lpad(i::text, 7, '0'), 'Known ' || i, 'bench'"
-        " FROM generate_series(0, %s - 1) i",
-        (known,),
+        " SELECT 'https://www.linkedin.com/in/' || %(tag)s || 'known-person-'"
+        "        || lpad(i::text, 7, '0'),"
+        "        %(tag)s || 'known-person-' || lpad(i::text, 7, '0'), 'Known ' || i, 'bench'"
+        " FROM generate_series(0, %(known)s - 1) i",
+        {"tag": tag, "known": known},
     )
-    conn.execute("INSERT INTO projects (name) VALUES ('Import bench')")
+    row = conn.execute(
+        "INSERT INTO projects (name) VALUES (%s) RETURNING id", (f"Import bench {tag}",)
+    ).fetchone()
+    conn.commit()
+    assert row is not None
+    return int(row[0])
+
+
+def remove_tagged(conn: psycopg.Connection, tag: str, project_id: int) -> None:
+    """What a --keep-existing run added: its project (memberships cascade) and its profiles."""
+    conn.execute("DELETE FROM projects WHERE id = %s", (project_id,))
+    conn.execute("DELETE FROM profiles WHERE public_id LIKE %s", (f"{tag}%",))
     conn.commit()
 
 
@@ -94,14 +111,19 @@ def baseline_rss_mb() -> float:
     return float(out.stdout.strip().splitlines()[-1])
 
 
-def run(rows: int, database_url: str) -> dict[str, float]:
+def run(rows: int, database_url: str, tag: str = "") -> dict[str, float]:
     from services.imports import store_upload
 
     with psycopg.connect(database_url) as conn:
-        seed_known(conn, rows // 2)
-    content = csv_bytes(rows, rows // 2)
-    upload_id, _fmt, _n = store_upload(1, "bench.csv", content, None, 200 * 1024 * 1024)
-    result = import_in_child(upload_id)
+        project_id = seed_known(conn, rows // 2, tag)
+    content = csv_bytes(rows, rows // 2, tag)
+    upload_id, _fmt, _n = store_upload(project_id, "bench.csv", content, None, 200 * 1024 * 1024)
+    try:
+        result = import_in_child(upload_id)
+    finally:
+        if tag:
+            with psycopg.connect(database_url) as conn:
+                remove_tagged(conn, tag, project_id)
     result["rows_per_s"] = result["rows"] / result["seconds"]
     result["file_mb"] = len(content) / 2**20
     return result
@@ -110,6 +132,7 @@ def run(rows: int, database_url: str) -> dict[str, float]:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--keep-existing", action="store_true", help="import on top of the data")
     args = parser.parse_args()
     database_url = os.environ.get(
         "BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/sx_bench_import"
@@ -129,10 +152,14 @@ def main() -> int:
 
     migrate.upgrade(database_url)
     base = baseline_rss_mb()
-    small = run(args.rows // 4, database_url)
-    full = run(args.rows, database_url)
+    tag = f"bench{os.getpid()}-" if args.keep_existing else ""
+    small = run(args.rows // 4, database_url, tag and tag + "q-")
+    full = run(args.rows, database_url, tag)
+    with psycopg.connect(database_url) as conn:
+        existing = conn.execute("SELECT count(*) FROM profiles").fetchone()
     summary = {
         "rows": args.rows,
+        "profiles_already_there": int(existing[0]) if existing and tag else 0,
         "rows_per_s": round(full["rows_per_s"]),
         "seconds": round(full["seconds"], 2),
         "new": full["new"],

@@ -2,7 +2,8 @@
 
 Usage:
     BENCH_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/sx_bench_insights \\
-        .venv/bin/python bench/load_test.py [--users 10,50,100] [--seconds 60] [--wait 2,8]
+        .venv/bin/python bench/load_test.py [--users 10,50,100] [--seconds 60] [--wait 2,8] \\
+        [--spawn-rate 10]
 
 The database must hold the data to browse (bench/bench_insights.py seeds 1M profiles, 50
 projects, screenings and usage). Prints a table per stage and one JSON object as the last line:
@@ -90,7 +91,17 @@ def start_celery(env: dict[str, str]) -> subprocess.Popen[bytes]:
     )  # fmt: skip
 
 
-def run_stage(users: int, seconds: int, host: str, env: dict[str, str], out: Path) -> Path:
+def run_stage(
+    users: int,
+    seconds: int,
+    host: str,
+    env: dict[str, str],
+    out: Path,
+    spawn_rate: float = 0,
+    history: bool = False,
+) -> Path:
+    """One Locust run; spawn_rate 0 means users/5 per second. With history, Locust also writes
+    <prefix>_stats_history.csv (cumulative figures per second)."""
     prefix = out / f"u{users}"
     subprocess.run(
         [
@@ -101,7 +112,7 @@ def run_stage(users: int, seconds: int, host: str, env: dict[str, str], out: Pat
             "-u",
             str(users),
             "-r",
-            str(max(1, users // 5)),
+            str(spawn_rate or max(1, users // 5)),
             "-t",
             f"{seconds}s",
             "--host",
@@ -111,6 +122,7 @@ def run_stage(users: int, seconds: int, host: str, env: dict[str, str], out: Pat
             "--only-summary",
             "--loglevel",
             "WARNING",
+            *(["--csv-full-history"] if history else []),
         ],
         cwd=ROOT,
         env=env,
@@ -143,6 +155,9 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--users", default="10,50,100")
     parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument(
+        "--spawn-rate", type=float, default=0, help="users started per second (default users/5)"
+    )
     parser.add_argument(
         "--wait",
         default="0.5,2",
@@ -193,7 +208,7 @@ def main() -> int:
     try:
         for users in (int(u) for u in args.users.split(",")):
             before = worker_pss_mb(master)
-            stats = read_stats(run_stage(users, args.seconds, host, env, out))
+            stats = read_stats(run_stage(users, args.seconds, host, env, out, args.spawn_rate))
             after = worker_pss_mb(master)
             total = stats["total"]
             results["stages"][str(users)] = {
