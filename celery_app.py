@@ -43,7 +43,7 @@ def _redis_url() -> str:
 
 def make_celery() -> Celery:
     url = broker_url(_redis_url())
-    app = Celery("sourcingx", broker=url, include=["tasks.jobs", "tasks.grid"])
+    app = Celery("sourcingx", broker=url, include=["tasks.jobs", "tasks.grid", "tasks.funnel"])
     app.conf.update(
         task_serializer="json",
         accept_content=["json"],

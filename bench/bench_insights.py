@@ -12,6 +12,11 @@ POSTs each chart's callback to /_dash-update-component:
 - warm: the same request again, `--warm` times (served from Redis);
 - burst: 50 concurrent requests for one chart right after a bump (single flight: one query).
 
+The funnel sums its rollup (services/insights/funnel_rollup.py): it is filled once before the
+timings (`funnel_rollup_fill`), so a cold funnel request measures the sum over a fresh rollup;
+`funnel_refresh_one_project` is, separately, `refresh_dirty()` recomputing one marked project of
+8,000 members (`--cold` times, in this process, no HTTP).
+
 Redis: BENCH_REDIS_URL (default redis://127.0.0.1:6379/12, flushed). The last line printed is one
 JSON object with every figure.
 
@@ -250,6 +255,33 @@ def summary(samples: list[float]) -> dict[str, float]:
     }
 
 
+def fill_rollup() -> dict[str, float]:
+    """Recompute every marked project (after a seed or the migration, all of them)."""
+    from services.insights import funnel_rollup
+
+    started = time.perf_counter()
+    projects = funnel_rollup.refresh_dirty()
+    return {"projects": projects, "s": round(time.perf_counter() - started, 2)}
+
+
+def time_refresh(url: str, times: int, project_id: int = 1) -> dict[str, float]:
+    """`refresh_dirty()` for one marked project (project 1: 8,000 members)."""
+    from services.insights import funnel_rollup
+
+    samples: list[float] = []
+    for _ in range(times):
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(
+                "INSERT INTO funnel_dirty (project_id) VALUES (%s) ON CONFLICT DO NOTHING",
+                (project_id,),
+            )
+        started = time.perf_counter()
+        refreshed = funnel_rollup.refresh_dirty()
+        samples.append((time.perf_counter() - started) * 1000)
+        assert refreshed == 1, refreshed
+    return summary(samples)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profiles", type=int, default=1_000_000)
@@ -279,6 +311,10 @@ def main() -> None:
         have = counts(url)
     print(f"data: {have}", flush=True)
     redis.Redis.from_url(redis_url).flushdb()
+    results: dict[str, Any] = {"funnel_rollup_fill": fill_rollup()}
+    print(f"funnel rollup filled: {results['funnel_rollup_fill']}", flush=True)
+    results["funnel_refresh_one_project"] = time_refresh(url, max(args.cold, 1))
+    print(f"refresh of one 8,000-member project: {results['funnel_refresh_one_project']}")
 
     today = datetime.now(UTC).date()
     ranges = {
@@ -287,7 +323,6 @@ def main() -> None:
     }
     server = start_server(url, redis_url, port)
     base = f"http://127.0.0.1:{port}"
-    results: dict[str, Any] = {}
     try:
         session = signed_in(base)
         deps = session.get(f"{base}/_dash-dependencies", timeout=10).json()

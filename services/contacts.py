@@ -23,6 +23,7 @@ from psycopg.rows import class_row
 from services import audit, jobs
 from services.cache import bump_data_version
 from services.db import transaction
+from services.insights import funnel_rollup
 from services.jobs import Job, JobError, Requeue
 from services.providers.errors import (
     AuthError,
@@ -73,6 +74,7 @@ def set_shortlisted(user_id: int, project_id: int, profile_ids: list[int], on: b
             {"profile_ids": ids[:200], "count": changed},
         )
     bump_data_version("projects", "insights")
+    funnel_rollup.request_refresh()
     return changed
 
 
@@ -274,6 +276,7 @@ def run_contact_lookup(job: Job) -> None:
                     conn, job.id, done, failed, message=f"{found:,} with contacts so far"
                 )
         bump_data_version("insights", "projects")
+        funnel_rollup.request_refresh()
     bump_data_version("insights", "projects")
 
 
@@ -288,6 +291,7 @@ def _fail_remaining(
             _record(conn, int(profile_id), job_id, "failed", message)
         jobs.set_progress(conn, job_id, done, failed + len(rows), message=message)
     bump_data_version("insights", "projects")
+    funnel_rollup.request_refresh()
 
 
 def has_contacts(profile_ids: list[int]) -> set[int]:

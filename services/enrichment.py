@@ -21,6 +21,7 @@ from psycopg.types.json import Jsonb
 from services import jobs
 from services.cache import bump_data_version
 from services.db import transaction
+from services.insights import funnel_rollup
 from services.jobs import Job, Requeue
 from services.providers.config import load_config
 from services.providers.crustdata import (
@@ -432,6 +433,7 @@ def _run_sync(run: _Run, after: int, credits_before: str, reason: str | None) ->
     with transaction() as conn:
         run.progress(conn, f"{note}credits before: {credits_before}, after: {credits_after}")
     bump_data_version("profiles", "insights")
+    funnel_rollup.request_refresh()
 
 
 def _credits(client: CrustdataClient, ctx: CallContext) -> str:

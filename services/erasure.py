@@ -16,6 +16,7 @@ from psycopg import sql
 from services import audit
 from services.cache import bump_data_version
 from services.db import transaction
+from services.insights import funnel_rollup
 
 # Children first; each is deleted by profile id. (Most would cascade, but an explicit list keeps
 # the counts for the audit row and still holds if a foreign key ever loses its CASCADE.)
@@ -94,4 +95,5 @@ def erase_profile(profile_id: int, by: int | None) -> ErasureResult:
             {"removed": removed, "usage_subjects_cleared": cleared},
         )
     bump_data_version("profiles", "projects", "insights")
+    funnel_rollup.request_refresh()
     return ErasureResult(profile_id, removed, cleared)

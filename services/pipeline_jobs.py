@@ -9,6 +9,7 @@ from services import jobs
 from services.cache import bump_data_version
 from services.db import transaction
 from services.imports import import_upload
+from services.insights import funnel_rollup
 from services.jobs import Job
 
 
@@ -28,6 +29,7 @@ def run_import(job: Job) -> None:
         return
     report = import_upload(int(job.params["upload_id"]), job.created_by, job.id)
     bump_data_version("profiles", "projects", "insights")
+    funnel_rollup.request_refresh()
     with transaction() as conn:
         jobs.set_total(conn, job.id, report.rows)
         jobs.set_progress(  # skipped rows are neither done nor failed: Job.skipped
@@ -45,6 +47,7 @@ def _search(job: Job) -> None:
     from services.searches import run_search
 
     run_search(job)
+    funnel_rollup.request_refresh()
 
 
 def _enrich(job: Job) -> None:

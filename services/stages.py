@@ -18,6 +18,7 @@ from psycopg.rows import class_row
 from services import audit
 from services.cache import bump_data_version
 from services.db import transaction
+from services.insights import funnel_rollup
 
 PATH: tuple[str, ...] = ("sourced", "contacted", "replied", "interviewing", "hired")
 STAGES: tuple[str, ...] = (*PATH, "rejected")
@@ -110,6 +111,7 @@ def move_stage(
             )  # fmt: skip
     if moved:
         bump_data_version("projects", "insights")
+        funnel_rollup.request_refresh()
     return MoveResult(moved, members - moved, len(ids) - members)
 
 

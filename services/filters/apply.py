@@ -24,6 +24,7 @@ from services import audit, jobs
 from services.cache import bump_data_version
 from services.db import transaction
 from services.filters import normalize as norm
+from services.insights import funnel_rollup
 from services.jobs import Job, JobError
 
 log = logging.getLogger(__name__)
@@ -258,6 +259,7 @@ def run_apply_filters(job: Job) -> None:
                 f" by {len(lists)} list(s)",
             )
     bump_data_version("insights", "projects")
+    funnel_rollup.request_refresh()
 
 
 @dataclass(frozen=True)

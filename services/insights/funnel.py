@@ -1,4 +1,4 @@
-"""The sourcing funnel per project and for the team, counted in one grouped query.
+"""The sourcing funnel per project and for the team.
 
 A project's candidates are its `project_profiles` rows added in the date range (and by the chosen
 recruiter). Each stage counts those candidates independently:
@@ -8,6 +8,10 @@ then the recruiters' pipeline stages (services/stages.py): contacted → replied
 hired, each counting the members that got at least that far (`stage_reached`, kept through a
 rejection). Rejections are counted beside them (in the table and CSV, not as a funnel step).
 The stage counts read only project_profiles columns already scanned, so they add no join.
+
+The chart sums counts kept per project, UTC day and recruiter (funnel_rollup, migration 0010),
+which triggers mark stale and jobs and the read itself refresh; `funnel_full` is the same
+funnel counted from every membership in the range, kept as the rollup's reference.
 """
 
 from __future__ import annotations
@@ -17,8 +21,10 @@ from itertools import pairwise
 
 from psycopg import sql
 
+from services.insights import funnel_rollup
 from services.insights.common import cached_chart, fetch_rows
 from services.insights.filters import InsightsFilter, where
+from services.insights.funnel_rollup import COUNT_COLUMNS, COUNTS, JOINS, LATEST
 
 STAGES: tuple[tuple[str, str], ...] = (
     ("sourced", "Sourced"),
@@ -63,44 +69,22 @@ class FunnelRow:
         return [None] + [b / a if a else None for a, b in pairwise(counts)]
 
 
-# GROUPING SETS gives every project's row and the team row from one scan; the latest finished
-# screening per candidate comes from DISTINCT ON over the newest prompt version (an index walk,
-# migration 0007). `pp` is inlined and `latest` no longer joins it: materialising the memberships
-# and joining them twice cost ~25 % of the query at 1M profiles.
-FUNNEL_SQL = """
+# GROUPING SETS gives every project's row and the team row from one scan. `pp` is inlined and
+# `latest` no longer joins it: materialising the memberships and joining them twice cost ~25 %
+# of the query at 1M profiles. The counting itself is shared with the rollup (funnel_rollup).
+FUNNEL_SQL = f"""
 WITH pp AS NOT MATERIALIZED (
     SELECT pp.project_id, pp.profile_id, pp.shortlisted, pp.stage, pp.stage_reached
-    FROM project_profiles pp {where}
-), latest AS (
-    SELECT DISTINCT ON (s.project_id, s.profile_id) s.project_id, s.profile_id, s.fit
-    FROM screenings s
-    WHERE s.status = 'done' {latest_where}
-    ORDER BY s.project_id, s.profile_id, s.prompt_version_id DESC
-), counted AS (
+    FROM project_profiles pp {{where}}
+), {LATEST}, counted AS (
     SELECT CASE WHEN grouping(pp.project_id) = 0 THEN pp.project_id END AS project_id,
-           count(*) AS sourced,
-           count(*) FILTER (WHERE p.enrichment_status = 'enriched') AS enriched,
-           count(*) FILTER (WHERE fr.passed) AS passed_filters,
-           count(l.profile_id) AS screened,
-           count(*) FILTER (WHERE l.fit IN ('strong', 'good')) AS qualified,
-           count(*) FILTER (WHERE pp.shortlisted) AS shortlisted,
-           count(*) FILTER (WHERE cl.status = 'found') AS contacted,
-           count(*) FILTER (WHERE pp.stage_reached >= 1) AS reached_contacted,
-           count(*) FILTER (WHERE pp.stage_reached >= 2) AS reached_replied,
-           count(*) FILTER (WHERE pp.stage_reached >= 3) AS reached_interviewing,
-           count(*) FILTER (WHERE pp.stage_reached >= 4) AS hired,
-           count(*) FILTER (WHERE pp.stage = 'rejected') AS rejected
+           {COUNTS}
     FROM pp
-    JOIN profiles p ON p.id = pp.profile_id
-    LEFT JOIN filter_results fr
-           ON fr.project_id = pp.project_id AND fr.profile_id = pp.profile_id
-    LEFT JOIN latest l ON l.project_id = pp.project_id AND l.profile_id = pp.profile_id
-    LEFT JOIN contact_lookups cl ON cl.profile_id = pp.profile_id
+    {JOINS}
     GROUP BY GROUPING SETS ((pp.project_id), ())
 )
-SELECT c.project_id, coalesce(pr.name, 'All projects') AS project_name, c.sourced, c.enriched,
-       c.passed_filters, c.screened, c.qualified, c.shortlisted, c.contacted,
-       c.reached_contacted, c.reached_replied, c.reached_interviewing, c.hired, c.rejected
+SELECT c.project_id, coalesce(pr.name, 'All projects') AS project_name,
+       {", ".join(f"c.{c}" for c in COUNT_COLUMNS)}
 FROM counted c LEFT JOIN projects pr ON pr.id = c.project_id
 WHERE c.sourced > 0
 ORDER BY c.project_id IS NOT NULL, pr.name, c.project_id
@@ -121,6 +105,12 @@ def _query(f: InsightsFilter) -> sql.Composed:
     return sql.SQL(FUNNEL_SQL).format(where=where(conds), latest_where=latest_where)
 
 
+def funnel_full(f: InsightsFilter) -> list[FunnelRow]:
+    """The funnel counted from every membership in the range (the rollup's reference)."""
+    return fetch_rows(_query(f), f.sql_params(), FunnelRow)
+
+
 def funnel(f: InsightsFilter) -> list[FunnelRow]:
-    """The team row first (when any candidate matches), then one row per project by name."""
-    return cached_chart("funnel", f, lambda: fetch_rows(_query(f), f.sql_params(), FunnelRow))
+    """The team row first (when any candidate matches), then one row per project by name;
+    summed from the rollup (funnel_rollup), which is brought up to date first."""
+    return cached_chart("funnel", f, lambda: funnel_rollup.read(f, FunnelRow))

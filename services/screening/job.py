@@ -38,6 +38,7 @@ from psycopg.types.json import Jsonb
 from services import jobs
 from services.cache import bump_data_version
 from services.db import transaction
+from services.insights import funnel_rollup
 from services.jobs import Job, JobError, Requeue
 from services.providers.errors import (
     AuthError,
@@ -387,9 +388,11 @@ def run_screening(job: Job) -> None:
                 _commit(job.id, version, outcome, tally)
             if time.monotonic() - last_bump > BUMP_EVERY_S:
                 bump_data_version("insights")
+                funnel_rollup.request_refresh()
                 last_bump = time.monotonic()
                 cancelled = cancelled or jobs.is_cancelled(job.id)
     bump_data_version("insights", "projects")
+    funnel_rollup.request_refresh()
     if stop is not None:
         _fail_rest(job.id, stop)
         raise JobError(f"Screening stopped: {stop.reason}")

@@ -26,6 +26,8 @@ EXPECTED_TABLES = {
     "contacts",
     "contact_lookups",
     "imports",
+    "funnel_daily",
+    "funnel_dirty",
 }
 
 
