@@ -58,6 +58,13 @@ def initial_filter(query: dict[str, Any]) -> tuple[InsightsFilter, str]:
         return default_filter(), f"{exc} Showing the last 30 days instead."
 
 
+def _chosen(value: int | None, noun: str) -> list[dict[str, Any]]:
+    """The URL's choice as the dropdown's only option until the real list arrives (a callback:
+    layouts do no I/O). dcc.Dropdown drops a value missing from its options whenever it
+    re-checks them, so with no options a shared link's ?project= could be lost on load."""
+    return [] if value is None else [{"value": value, "label": f"{noun} #{value}"}]
+
+
 def controls(f: InsightsFilter) -> dbc.Row:
     return dbc.Row(
         [
@@ -77,7 +84,7 @@ def controls(f: InsightsFilter) -> dbc.Row:
                     id=PROJECT,
                     value=f.project_id,
                     placeholder="All projects",
-                    options=[],
+                    options=_chosen(f.project_id, "Project"),
                     clearable=True,
                 ),
                 md=3,
@@ -87,7 +94,7 @@ def controls(f: InsightsFilter) -> dbc.Row:
                     id=USER,
                     value=f.user_id,
                     placeholder="All recruiters",
-                    options=[],
+                    options=_chosen(f.user_id, "Recruiter"),
                     clearable=True,
                 ),
                 md=3,
