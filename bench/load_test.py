@@ -99,9 +99,11 @@ def run_stage(
     out: Path,
     spawn_rate: float = 0,
     history: bool = False,
+    reset_stats: bool = False,
 ) -> Path:
     """One Locust run; spawn_rate 0 means users/5 per second. With history, Locust also writes
-    <prefix>_stats_history.csv (cumulative figures per second)."""
+    <prefix>_stats_history.csv (cumulative figures per second); with reset_stats the figures
+    start once every user is spawned (and logged in), leaving the login storm out."""
     prefix = out / f"u{users}"
     subprocess.run(
         [
@@ -123,6 +125,7 @@ def run_stage(
             "--loglevel",
             "WARNING",
             *(["--csv-full-history"] if history else []),
+            *(["--reset-stats"] if reset_stats else []),
         ],
         cwd=ROOT,
         env=env,
@@ -157,6 +160,9 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument(
         "--spawn-rate", type=float, default=0, help="users started per second (default users/5)"
+    )
+    parser.add_argument(
+        "--steady", action="store_true", help="count only after every user has started"
     )
     parser.add_argument(
         "--wait",
@@ -208,7 +214,9 @@ def main() -> int:
     try:
         for users in (int(u) for u in args.users.split(",")):
             before = worker_pss_mb(master)
-            stats = read_stats(run_stage(users, args.seconds, host, env, out, args.spawn_rate))
+            stats = read_stats(
+                run_stage(users, args.seconds, host, env, out, args.spawn_rate, False, args.steady)
+            )
             after = worker_pss_mb(master)
             total = stats["total"]
             results["stages"][str(users)] = {
