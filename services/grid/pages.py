@@ -2,7 +2,7 @@
 
 - start_row 0 ('first'): `WHERE filters ORDER BY keys LIMIT k`; with two or more sort columns,
   first read from the leading column's first group only (`a = first value`), which Postgres can
-  plan on the second column's index.
+  plan on the second column's index; with filters only on the sort column, ids first (below).
 - a boundary at or shortly before start_row is remembered ('keyset'): the disjoint keyset branches
   of sorting.py, consecutive ranges of the order, run innermost first, each `ORDER BY ... LIMIT`
   what is still missing, until the block is full.
@@ -160,11 +160,25 @@ def _run(stmt: sql.Composed, params: Params) -> list[dict[str, Any]]:
         return cur.fetchall()
 
 
+def _filters_only_sort_column(query: GridQuery, keys: list[SortKey]) -> bool:
+    """True when every filter of the view is on its one sort column (name contains "ann",
+    sorted by name): the (column, id) index entries then hold all a row needs to pass, so an
+    index-only scan finds the ids without reading the rows it skips from the heap (at 10M rows
+    ~39,000 of them, 130 -> 30 ms). Any other filter would be checked on the heap either way,
+    and there the plain statement plans better (a filter on other columns: 19 -> 62 ms at 1M)."""
+    others = (query.search, query.location, query.seniority, query.tag_ids)
+    if any(others) or query.enriched is not None or query.project_id is not None:
+        return False
+    return len(keys) == 2 and set(query.filter_model) == {keys[0].column.col_id}
+
+
 def _first(query: GridQuery, keys: list[SortKey], limit: int) -> list[dict[str, Any]]:
     if len(keys) > 2:  # a second sort column before the id tie-breaker
         rows = _first_of_leading_group(query, keys, limit)
         if rows is not None:
             return rows
+    if _filters_only_sort_column(query, keys):
+        return _deferred(query, keys, 0, limit)
     params = Params()
     stmt = sql.SQL("SELECT {cols} FROM {t} p WHERE {w} {o} LIMIT {n}").format(
         cols=select_list("p"),
@@ -245,6 +259,7 @@ def _keyset(
     a block that ends inside the current a-group never reads (and sorts) the next a-group.
     """
     need = skip + limit
+    ids_first = _filters_only_sort_column(query, keys)  # as in _first
     rows: list[dict[str, Any]] = []
     shape = [len(group) for group in after_branch_groups(keys, values, Params(), "p")]
     in_order = [(g, i) for g in reversed(range(len(shape))) for i in range(shape[g])]
@@ -254,7 +269,12 @@ def _keyset(
         params = Params()  # each statement binds its own values
         where = where_clause(query, params)
         branch = after_branch_groups(keys, values, params, "p")[g][i]
-        stmt = sql.SQL("SELECT {cols} FROM {t} p WHERE {w} {o} LIMIT {n}").format(
+        stmt = sql.SQL(
+            "SELECT {cols} FROM {t} p JOIN (SELECT p.id FROM {t} p WHERE {w} {o} LIMIT {n}) q"
+            " ON q.id = p.id {o}"
+            if ids_first
+            else "SELECT {cols} FROM {t} p WHERE {w} {o} LIMIT {n}"
+        ).format(
             cols=select_list("p"),
             t=sql.Identifier(TABLE),
             w=and_all([where, branch]),

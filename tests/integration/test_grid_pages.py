@@ -35,6 +35,7 @@ from services.grid import (
 )
 from services.grid.params import Params
 from services.grid.query import where_clause
+from services.grid.sorting import sort_keys
 from tests.helpers import celery_worker, wait_for
 from tests.integration.test_grid_seed import seed_profiles
 
@@ -178,6 +179,34 @@ def test_first_block_of_multi_column_sorts_from_the_leading_group(
             for size in (1, 50, 200):
                 block = fetch_block(query, 0, size)
                 assert [r["id"] for r in block.rows] == reference_ids(seeded, query, 0, size)
+
+
+@pytest.mark.parametrize(
+    ("col_id", "flt", "direction"),
+    [
+        ("full_name", {"filterType": "text", "type": "contains", "filter": "an"}, "asc"),
+        ("headline", {"filterType": "text", "type": "contains", "filter": "e"}, "desc"),
+        ("years_experience", {"filterType": "number", "type": "greaterThan", "filter": 4}, "asc"),
+    ],
+)
+def test_a_filter_on_the_sort_column_finds_ids_first_with_offset_results(
+    seeded: psycopg.Connection,
+    clean_redis: redis_lib.Redis,
+    col_id: str,
+    flt: dict[str, Any],
+    direction: str,
+) -> None:
+    query = parse_grid_query({col_id: flt}, [{"colId": col_id, "sort": direction}])
+    assert pages._filters_only_sort_column(query, sort_keys(query.sort_model))
+    total = reference_count(seeded, query)
+    assert 300 < total < ROWS  # a real filter, several blocks long
+    for start in range(0, total + 100, 100):  # first, then keyset blocks to the end
+        block = fetch_block(query, start, start + 100)
+        assert block.strategy == ("first" if start == 0 else "keyset")
+        assert [r["id"] for r in block.rows] == reference_ids(seeded, query, start, start + 100)
+    other = parse_grid_query({col_id: flt, "seniority": {"filterType": "text", "type": "equals",
+                              "filter": "senior"}}, [{"colId": col_id, "sort": direction}])  # fmt: skip
+    assert not pages._filters_only_sort_column(other, sort_keys(other.sort_model))
 
 
 def test_rows_have_the_grid_columns_only(seeded: psycopg.Connection, clean_redis: Any) -> None:
