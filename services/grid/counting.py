@@ -14,12 +14,10 @@ broker outage only means the page keeps its estimate.
 from __future__ import annotations
 
 import json
-import logging
 from dataclasses import dataclass
 from typing import Any
 
 import psycopg
-import redis
 from psycopg import sql
 
 from services.cache import data_version
@@ -39,10 +37,9 @@ from services.grid.pages import (
 from services.grid.params import Params
 from services.grid.query import GridQuery, where_clause
 from services.grid.urlstate import query_to_url_params, url_params_to_query
-from services.redis_client import get_redis
+from services.send_once import send_task_once
 from services.settings import get_settings
 
-log = logging.getLogger(__name__)
 TASK_NAME = "sourcingx.grid_exact_count"
 FLAG_PREFIX = "sx:grid:countflag:"
 # Shorter than the count's own TTL: when a delivered count expires, the next estimate can ask a
@@ -116,25 +113,10 @@ def view_args(query: GridQuery) -> dict[str, str]:
 
 
 def request_exact_count(query: GridQuery, version: int) -> bool:
-    """Ask a task worker for the exact count (once per row set and version); True if enqueued."""
+    """Ask a task worker for the exact count (once per row set and version); True if enqueued.
+    With the broker away the page keeps its estimate, and its next poll asks again."""
     flag = FLAG_PREFIX + count_key(query, version)
-    try:
-        if not get_redis().set(flag, "1", nx=True, ex=FLAG_TTL_S):
-            return False
-    except redis.RedisError:
-        return False
-    from celery_app import celery
-
-    try:
-        celery.send_task(TASK_NAME, args=[view_args(query), version], expires=FLAG_TTL_S)
-    except Exception:  # the page keeps its estimate; free the flag so that its next poll asks again
-        log.warning("could not enqueue a grid count")
-        try:
-            get_redis().delete(flag)
-        except redis.RedisError:
-            pass
-        return False
-    return True
+    return send_task_once(flag, FLAG_TTL_S, TASK_NAME, [view_args(query), version])
 
 
 def count_exactly(view: dict[str, Any], version: int) -> int | None:

@@ -17,11 +17,9 @@ new data version the first deep jump of the view a user has open is already a ke
 
 from __future__ import annotations
 
-import logging
 import math
 from typing import Any
 
-import redis
 from psycopg import sql
 from psycopg.rows import dict_row
 
@@ -32,9 +30,8 @@ from services.grid.columns import TABLE
 from services.grid.params import Params
 from services.grid.query import GridQuery, parse_grid_query, where_clause
 from services.grid.sorting import key_values, order_by, sort_keys
-from services.redis_client import get_redis
+from services.send_once import send_task_once
 
-log = logging.getLogger(__name__)
 MIN_START_ROW = 2_000  # jumps shallower than this are cheap enough with OFFSET
 MIN_ROWS = 2_000
 # From here a deferred jump into the far end costs more than a few milliseconds (~1.5 ms per
@@ -69,22 +66,10 @@ def query_args(query: GridQuery) -> dict[str, Any]:
 
 
 def request_map(query: GridQuery, version: int) -> bool:
-    """Ask a task worker to map this view (once per view and version); True when enqueued."""
-    key = boundaries.boundary_key(query, version)
-    try:
-        if not get_redis().set(FLAG_PREFIX + key, "1", nx=True, ex=FLAG_TTL_S):
-            return False
-    except redis.RedisError:
-        return False
-    from celery_app import celery
-
-    try:
-        # expires: a map asked for during a backlog is worth nothing once the user has moved on.
-        celery.send_task(TASK_NAME, args=[query_args(query), version], expires=FLAG_TTL_S)
-    except Exception:  # the broker is Redis too; a lost request only costs speed
-        log.warning("could not enqueue a grid jump map")
-        return False
-    return True
+    """Ask a task worker to map this view (once per view and version); True when enqueued. A
+    lost request only costs speed."""
+    flag = FLAG_PREFIX + boundaries.boundary_key(query, version)
+    return send_task_once(flag, FLAG_TTL_S, TASK_NAME, [query_args(query), version])
 
 
 def build_map(args: dict[str, Any], version: int) -> int:

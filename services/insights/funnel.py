@@ -24,7 +24,7 @@ from psycopg import sql
 from services.insights import funnel_rollup
 from services.insights.common import cached_chart, fetch_rows
 from services.insights.filters import InsightsFilter, where
-from services.insights.funnel_rollup import COUNT_COLUMNS, COUNTS, JOINS, LATEST
+from services.insights.funnel_rollup import COUNTS, JOINS, LATEST, RESULT
 
 STAGES: tuple[tuple[str, str], ...] = (
     ("sourced", "Sourced"),
@@ -83,12 +83,7 @@ WITH pp AS NOT MATERIALIZED (
     {JOINS}
     GROUP BY GROUPING SETS ((pp.project_id), ())
 )
-SELECT c.project_id, coalesce(pr.name, 'All projects') AS project_name,
-       {", ".join(f"c.{c}" for c in COUNT_COLUMNS)}
-FROM counted c LEFT JOIN projects pr ON pr.id = c.project_id
-WHERE c.sourced > 0
-ORDER BY c.project_id IS NOT NULL, pr.name, c.project_id
-"""
+{RESULT}"""
 
 
 def _query(f: InsightsFilter) -> sql.Composed:

@@ -23,20 +23,17 @@ to do. A lost or refused enqueue only costs the next read the refresh.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from typing import TypeVar
 
 import psycopg
-import redis
 from psycopg import sql
 from psycopg.rows import class_row
 
 from services.db import transaction
 from services.insights.filters import InsightsFilter, where
-from services.redis_client import get_redis
+from services.send_once import release, send_task_once
 
-log = logging.getLogger(__name__)
 T = TypeVar("T")
 TASK_NAME = "sourcingx.funnel_refresh"
 FLAG_KEY = "sx:funnel:refresh-queued"
@@ -99,6 +96,15 @@ FROM pp
 GROUP BY pp.project_id, pp.day, pp.added_by
 """
 _COLS = ", ".join(COUNT_COLUMNS)
+# The funnel's rows from a `counted` CTE (one row per project plus the team row, project_id
+# NULL): the full query in funnel.py and the rollup's read end alike.
+RESULT = f"""
+SELECT c.project_id, coalesce(pr.name, 'All projects') AS project_name,
+       {", ".join(f"c.{c}" for c in COUNT_COLUMNS)}
+FROM counted c LEFT JOIN projects pr ON pr.id = c.project_id
+WHERE c.sourced > 0
+ORDER BY c.project_id IS NOT NULL, pr.name, c.project_id
+"""
 INSERT_SQL = f"INSERT INTO funnel_daily (project_id, day, added_by, {_COLS}) {{grain}}"
 READ_SQL = f"""
 WITH grain AS (
@@ -111,12 +117,7 @@ WITH grain AS (
     FROM grain g
     GROUP BY GROUPING SETS ((g.project_id), ())
 )
-SELECT c.project_id, coalesce(pr.name, 'All projects') AS project_name,
-       {", ".join(f"c.{c}" for c in COUNT_COLUMNS)}
-FROM counted c LEFT JOIN projects pr ON pr.id = c.project_id
-WHERE c.sourced > 0
-ORDER BY c.project_id IS NOT NULL, pr.name, c.project_id
-"""
+{RESULT}"""
 TAKE_SQL = """
 SELECT project_id FROM funnel_dirty
 WHERE project_id <> ALL(%(skip)s::bigint[]) {scope}
@@ -247,37 +248,18 @@ def read(f: InsightsFilter, row: type[T]) -> list[T]:
             return cur.fetchall()
 
 
-def _clear_flag() -> None:
-    try:
-        get_redis().delete(FLAG_KEY)
-    except redis.RedisError:
-        pass  # it expires on its own
-
-
 def request_refresh() -> bool:
     """Ask a worker to refresh the marked projects (call after committing funnel inputs);
     True when a task was enqueued, False when one is already queued or Redis is away. Never
     raises: a job must not fail over it (the next read refreshes anyway)."""
-    try:
-        if not get_redis().set(FLAG_KEY, "1", nx=True, ex=FLAG_TTL_S):
-            return False
-    except redis.RedisError:
-        return False
-    try:
-        from celery_app import celery, follow_settings_broker
+    from celery_app import follow_settings_broker
 
-        follow_settings_broker()
-        # retry=False: with the broker away, fail now instead of holding up the job.
-        celery.send_task(TASK_NAME, expires=FLAG_TTL_S, retry=False)
-    except Exception:  # kombu and redis raise several connection error types
-        log.warning("could not enqueue a funnel refresh")
-        _clear_flag()
-        return False
-    return True
+    follow_settings_broker()  # jobs run it wherever the settings' Redis is now
+    return send_task_once(FLAG_KEY, FLAG_TTL_S, TASK_NAME)
 
 
 def run_refresh_task() -> int:
     """The task's body: free the flag first, so marks committed from now on get a task of
     their own, then refresh everything marked."""
-    _clear_flag()
+    release(FLAG_KEY)
     return refresh_dirty()

@@ -30,8 +30,7 @@ from services.grid import (
     pages,
     parse_grid_query,
 )
-from services.grid.params import Params
-from services.grid.query import GridQuery, where_clause
+from services.grid.query import GridQuery
 from services.settings import get_settings
 from tasks.grid import grid_exact_count
 from tests.helpers import (
@@ -43,6 +42,7 @@ from tests.helpers import (
     output_key,
     wait_for,
 )
+from tests.integration.test_grid_pages import reference_count
 
 pytestmark = pytest.mark.integration
 ROWS = 60_000
@@ -65,14 +65,6 @@ def two_figures(n: int) -> int:
 
 def broad(sort: list[dict[str, str]] | None = None) -> GridQuery:
     return parse_grid_query(BROAD, sort or [], "", "", (), None, None)
-
-
-def reference_count(conn: psycopg.Connection, query: GridQuery) -> int:
-    params = Params()
-    stmt = sql.SQL("SELECT count(*) FROM profiles p WHERE {}").format(where_clause(query, params))
-    row = conn.execute(stmt, params.values).fetchone()
-    assert row is not None
-    return int(row[0])
 
 
 @pytest.fixture(scope="module")
