@@ -13,9 +13,9 @@ from dash import Dash
 from flask import Flask, has_request_context
 
 from layouts import admin, filters, home, insights, placeholders, profiles, projects, shell
-from services.logs import configure_logging
-from services.runtime import export_service_urls, resolve_service_urls
-from services.settings import PROJECT_ROOT, Settings, get_settings
+from services.core.logs import configure_logging
+from services.core.runtime import export_service_urls, resolve_service_urls
+from services.core.settings import PROJECT_ROOT, Settings, get_settings
 from web import (
     admin_download,
     downloads,

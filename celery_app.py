@@ -31,8 +31,8 @@ def _redis_url() -> str:
     url = os.environ.get("REDIS_URL")
     if url:
         return url
-    from services.runtime import resolve_service_urls
-    from services.settings import get_settings
+    from services.core.runtime import resolve_service_urls
+    from services.core.settings import get_settings
 
     database_url, redis_url = resolve_service_urls(get_settings())
     os.environ.setdefault("DATABASE_URL", database_url)
@@ -71,7 +71,7 @@ celery = make_celery()
 def follow_settings_broker() -> None:
     """Point the producer at the Redis the settings name now (they change only in tests and
     tools that re-resolve settings); the pooled broker connections are dropped when it moves."""
-    from services.settings import get_settings
+    from services.core.settings import get_settings
 
     current = get_settings().redis_url
     if current and celery.conf.broker_url != broker_url(current):
@@ -83,9 +83,9 @@ def follow_settings_broker() -> None:
 @worker_process_init.connect
 def _fresh_clients_after_fork(**_: object) -> None:
     # Pools are per process; a forked worker child must not reuse its parent's sockets.
-    from services.cache import reset_cache
-    from services.db import close_pool
-    from services.redis_client import reset_redis
+    from services.core.cache import reset_cache
+    from services.core.db import close_pool
+    from services.core.redis_client import reset_redis
 
     close_pool()
     reset_redis()
@@ -94,6 +94,6 @@ def _fresh_clients_after_fork(**_: object) -> None:
 
 @worker_process_init.connect
 def _json_logs(**_: object) -> None:
-    from services.logs import configure_logging
+    from services.core.logs import configure_logging
 
     configure_logging()

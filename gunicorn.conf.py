@@ -37,16 +37,16 @@ def pre_fork(server, worker):
 
 def child_exit(server, worker):
     # A dead worker's live gauges must not be summed into /metrics any more.
-    from services.metrics import mark_process_dead
+    from services.core.metrics import mark_process_dead
 
     mark_process_dead(worker.pid)
 
 
 def post_fork(server, worker):
     # Belt and braces: drop anything a preloaded import may have created in the master.
-    from services.cache import reset_cache
-    from services.db import close_pool
-    from services.redis_client import reset_redis
+    from services.core.cache import reset_cache
+    from services.core.db import close_pool
+    from services.core.redis_client import reset_redis
 
     close_pool()
     reset_redis()

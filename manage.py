@@ -20,11 +20,12 @@ from pathlib import Path
 
 import psycopg
 
-from services import auth, demo, migrate
-from services.db import close_pool, direct_connection
-from services.metrics import prepare_multiprocess_dir
-from services.runtime import export_service_urls, resolve_service_urls
-from services.settings import PROJECT_ROOT, get_settings
+from services import auth, demo
+from services.core import migrate
+from services.core.db import close_pool, direct_connection
+from services.core.metrics import prepare_multiprocess_dir
+from services.core.runtime import export_service_urls, resolve_service_urls
+from services.core.settings import PROJECT_ROOT, get_settings
 
 BIN = Path(sys.executable).parent
 
@@ -86,7 +87,7 @@ def cmd_seed_demo(args: argparse.Namespace) -> int:
 
 
 def _bump_all() -> None:
-    from services.cache import bump_data_version
+    from services.core.cache import bump_data_version
 
     bump_data_version("profiles", "projects", "insights")
 
@@ -229,7 +230,7 @@ def _supervise(children: list[subprocess.Popen[bytes]]) -> int:
         except subprocess.TimeoutExpired:
             child.kill()
     if not get_settings().redis_url or "redis/redis.sock" in (os.environ.get("REDIS_URL") or ""):
-        from services import embedded
+        from services.core import embedded
 
         embedded.stop_redis(get_settings().var_dir)
     print("stopped", flush=True)

@@ -340,8 +340,8 @@ def main() -> None:
     from bench_grid_sql import ensure_database, seed
     from psycopg import sql as psql
 
-    from services import migrate
-    from services.cache import data_version
+    from services.core import migrate
+    from services.core.cache import data_version
     from services.grid import boundaries, count_rows, fetch_block, jumpmap, pages
     from services.grid.params import Params
     from services.grid.query import where_clause

@@ -107,7 +107,7 @@ def main() -> None:
         SECRET_KEY=os.environ.get("SECRET_KEY", "bench-secret-" + "k3y9" * 8),
     )  # fmt: skip
 
-    from services import migrate
+    from services.core import migrate
     from services.grid import count_rows, export_csv, fetch_block, parse_grid_query
     from services.grid.pages import _count
     from services.grid.query import GridQuery

@@ -74,7 +74,7 @@ def import_in_child(upload_id: int) -> dict[str, float]:
     code = (
         "import json, resource, sys, time\n"
         "from services.imports import import_upload\n"
-        "from services.db import get_pool\n"
+        "from services.core.db import get_pool\n"
         "get_pool()\n"  # connections opened before the baseline: the import's growth is measured
         "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
         "t = time.perf_counter()\n"
@@ -148,7 +148,7 @@ def main() -> int:
             "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9"),
         }
     )
-    from services import migrate
+    from services.core import migrate
 
     migrate.upgrade(database_url)
     base = baseline_rss_mb()

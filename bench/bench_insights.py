@@ -296,8 +296,8 @@ def main() -> None:
     os.environ.update({"DATABASE_URL": url, "REDIS_URL": redis_url, "SOURCINGX_ENV": "development"})
     os.environ.setdefault("SECRET_KEY", "bench-secret-" + "k9" * 16)
 
-    from services import migrate
-    from services.cache import bump_data_version
+    from services.core import migrate
+    from services.core.cache import bump_data_version
     from services.insights import CHARTS, InsightsFilter
 
     ensure_database(url)

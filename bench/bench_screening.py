@@ -85,8 +85,9 @@ def main() -> None:
     import httpx
     import redis
 
-    from services import jobs, migrate
-    from services.db import transaction
+    from services import jobs
+    from services.core import migrate
+    from services.core.db import unit_of_work
     from services.screening import prompt
     from services.screening.job import run_screening, start_screening
 
@@ -98,7 +99,7 @@ def main() -> None:
             client.delete(key)
     # The job is run here, not through Celery: enqueue must not need a broker consumer.
     jobs.enqueue = lambda job_id, delay_s=0.0: None  # type: ignore[assignment]
-    with transaction() as conn:
+    with unit_of_work() as conn:
         user = conn.execute(
             "INSERT INTO users (email, name, password_hash, role)"
             " VALUES ('bench@example.com', 'Bench', 'x', 'recruiter') RETURNING id"
@@ -121,7 +122,7 @@ def main() -> None:
                 },
                 timeout=5,
             ).raise_for_status()
-            with transaction() as conn:
+            with unit_of_work() as conn:
                 project = conn.execute(
                     "INSERT INTO projects (name, owner_id) VALUES (%s, %s) RETURNING id",
                     (f"Bench {run}", user),
@@ -153,7 +154,7 @@ def main() -> None:
             accepted = sorted(stats["accepted"])
             received = sum(stats["counts"].values())
             span = accepted[-1] - accepted[0]
-            with transaction() as conn:
+            with unit_of_work() as conn:
                 done, failed, cost = conn.execute(
                     "SELECT count(*) FILTER (WHERE status = 'done'),"
                     " count(*) FILTER (WHERE status = 'failed'), coalesce(sum(cost_usd), 0)"

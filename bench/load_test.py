@@ -44,7 +44,8 @@ def free_port() -> int:
 
 
 def ensure_users(database_url: str) -> None:
-    from services import auth, migrate
+    from services import auth
+    from services.core import migrate
 
     migrate.upgrade(database_url)
     with psycopg.connect(database_url) as conn:

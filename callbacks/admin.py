@@ -10,7 +10,8 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, ctx, no_update
 
 from layouts import admin as page
-from services import audit_log, erasure, users
+from services import erasure, users
+from services.audit import browse as audit_log
 from services.auth import AuthError
 from services.provider_status import provider_status
 from web.security import require_role

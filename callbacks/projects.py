@@ -18,6 +18,7 @@ from layouts import ids
 from layouts import projects as page
 from layouts.components import empty_state
 from services import jobs, projects, searches
+from services.core.settings import get_settings
 from services.csv_source import ImportRefused
 from services.enrichment import start_enrichment
 from services.imports import (
@@ -27,10 +28,9 @@ from services.imports import (
     PAGE_SIZE,
     import_rows_page,
     list_imports,
+    start_import,
     store_upload,
 )
-from services.pipeline_jobs import start_import
-from services.settings import get_settings
 from web.security import require_role
 
 STATUS_COLOR = {

@@ -12,7 +12,7 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from services.audit_log import AuditEntry, details_text
+from services.audit.browse import AuditEntry, details_text
 from services.auth import ROLES
 from services.provider_status import ProviderStatus
 from services.users import UserRow

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine, pool
 
-from services.migrate import sqlalchemy_url
+from services.core.migrate import sqlalchemy_url
 
 
 def run_migrations_online() -> None:

@@ -16,7 +16,8 @@ from psycopg.rows import class_row
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from services import audit
-from services.db import transaction
+from services.core.db import unit_of_work
+from services.core.errors import UserError
 
 Role = Literal["recruiter", "lead", "admin"]
 ROLES: tuple[Role, ...] = ("recruiter", "lead", "admin")
@@ -27,7 +28,7 @@ MIN_PASSWORD_LENGTH = 10
 _DUMMY_HASH = generate_password_hash("not-a-real-password-" + "0" * 16)
 
 
-class AuthError(ValueError):
+class AuthError(UserError):
     """A user-management request that cannot be carried out (message is safe to show)."""
 
 
@@ -88,7 +89,7 @@ def create_user(
 
 def authenticate(email: str, password: str) -> User | None:
     """The active user with these credentials, or None (same answer for any wrong part)."""
-    with transaction() as conn:
+    with unit_of_work() as conn:
         row = conn.execute(
             f"SELECT {USER_COLUMNS}, password_hash FROM users WHERE lower(email) = lower(%s)",
             (email.strip(),),
@@ -106,7 +107,7 @@ def authenticate(email: str, password: str) -> User | None:
 
 def load_active_user(user_id: int, session_version: int) -> User | None:
     """The user behind a session cookie, if still active and the session is still current."""
-    with transaction() as conn, conn.cursor(row_factory=class_row(User)) as cur:
+    with unit_of_work() as conn, conn.cursor(row_factory=class_row(User)) as cur:
         cur.execute(
             f"SELECT {USER_COLUMNS} FROM users WHERE id = %s AND active AND session_version = %s",
             (user_id, session_version),

@@ -21,15 +21,16 @@ import psycopg
 from psycopg.rows import class_row
 
 from services import audit, jobs
-from services.cache import bump_data_version
-from services.db import transaction
+from services.core.cache import bump_data_version
+from services.core.db import unit_of_work
 from services.insights import funnel_rollup
 from services.jobs import Job, JobError, Requeue
+from services.jobs.kinds import job_kind
 from services.providers.errors import (
-    AuthError,
     BudgetExceeded,
     DailyLimitReached,
     NotConfigured,
+    ProviderAuthError,
     ProviderError,
     QuotaExhausted,
     RateLimited,
@@ -57,7 +58,7 @@ def set_shortlisted(user_id: int, project_id: int, profile_ids: list[int], on: b
         return 0
     if len(ids) > MAX_SELECTION:
         raise JobError(f"At most {MAX_SELECTION:,} profiles at once")
-    with transaction() as conn:
+    with unit_of_work() as conn:
         changed = conn.execute(
             "UPDATE project_profiles SET shortlisted = %s,"
             " shortlisted_at = CASE WHEN %s THEN now() END,"
@@ -81,7 +82,7 @@ def set_shortlisted(user_id: int, project_id: int, profile_ids: list[int], on: b
 def shortlist_by_fit(user_id: int, project_id: int, fits: tuple[str, ...] = ("strong",)) -> int:
     """Shortlist every member whose latest finished verdict (newest prompt version) is one of
     `fits`."""
-    with transaction() as conn:
+    with unit_of_work() as conn:
         rows = conn.execute(
             "SELECT profile_id FROM ("
             " SELECT DISTINCT ON (s.profile_id) s.profile_id, s.fit"
@@ -132,7 +133,7 @@ LIMIT %s
 
 
 def shortlist(project_id: int, limit: int = 500) -> list[ShortlistRow]:
-    with transaction() as conn, conn.cursor(row_factory=class_row(ShortlistRow)) as cur:
+    with unit_of_work() as conn, conn.cursor(row_factory=class_row(ShortlistRow)) as cur:
         cur.execute(SHORTLIST_SQL, (project_id, limit))
         return cur.fetchall()
 
@@ -158,7 +159,7 @@ COUNT_DUE_SQL = "SELECT count(*) " + DUE_WHERE
 
 
 def start_lookup(user_id: int, project_id: int) -> int:
-    with transaction() as conn:
+    with unit_of_work() as conn:
         due = conn.execute(COUNT_DUE_SQL, {"project": project_id, "days": fresh_days()}).fetchone()
     if not due or not due[0]:
         raise JobError(
@@ -214,7 +215,7 @@ def _stop_message(exc: ProviderError) -> str | None:
         return f"SalesQL credit budget reached: {exc.message}"
     if isinstance(exc, QuotaExhausted):
         return f"The SalesQL account is out of credits ({exc.message})"
-    if isinstance(exc, (AuthError, NotConfigured)):
+    if isinstance(exc, (ProviderAuthError, NotConfigured)):
         return f"SalesQL refused the key: {exc.message}"
     last = exc.last_error if isinstance(exc, RetriesExhausted) else exc
     spent_locally = isinstance(last, RateLimited) and (last.retry_after or 0) > DAILY_WAIT_S
@@ -227,11 +228,12 @@ def _stop_message(exc: ProviderError) -> str | None:
     return None
 
 
+@job_kind("contact_lookup")
 def run_contact_lookup(job: Job) -> None:
     """The `contact_lookup` job (params: project_id)."""
     project_id = int(job.params["project_id"])
     days = fresh_days()
-    with transaction() as conn:
+    with unit_of_work() as conn:
         due = conn.execute(COUNT_DUE_SQL, {"project": project_id, "days": days}).fetchone()
         total = int(due[0] if due else 0) + job.done + job.failed
         jobs.set_total(conn, job.id, total)
@@ -242,7 +244,7 @@ def run_contact_lookup(job: Job) -> None:
     while True:
         if jobs.is_cancelled(job.id):
             return
-        with transaction() as conn:
+        with unit_of_work() as conn:
             batch = conn.execute(
                 DUE_SQL, {"project": project_id, "days": days, "after": after}
             ).fetchall()
@@ -262,12 +264,12 @@ def run_contact_lookup(job: Job) -> None:
                     raise Requeue(
                         float(last.retry_after or 5.0), "waiting for SalesQL limits"
                     ) from None
-                with transaction() as conn:
+                with unit_of_work() as conn:
                     _record(conn, int(profile_id), job.id, "failed", exc.reason)
                     failed += 1
                     jobs.set_progress(conn, job.id, done, failed)
                 continue
-            with transaction() as conn:
+            with unit_of_work() as conn:
                 stored = _store(conn, int(profile_id), person) if person is not None else 0
                 _record(conn, int(profile_id), job.id, "found" if stored else "not_found")
                 done += 1
@@ -283,7 +285,7 @@ def run_contact_lookup(job: Job) -> None:
 def _fail_remaining(
     job_id: int, project_id: int, days: int, message: str, done: int, failed: int
 ) -> None:
-    with transaction() as conn:
+    with unit_of_work() as conn:
         rows = conn.execute(
             "SELECT p.id " + DUE_WHERE, {"project": project_id, "days": days}
         ).fetchall()
@@ -295,7 +297,7 @@ def _fail_remaining(
 
 
 def has_contacts(profile_ids: list[int]) -> set[int]:
-    with transaction() as conn:
+    with unit_of_work() as conn:
         rows = conn.execute(
             "SELECT DISTINCT profile_id FROM contacts WHERE profile_id = ANY(%s::bigint[])",
             (profile_ids,),

@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
+from services.core.errors import UserError
 from services.identity import ProfileKey, profile_key
 from services.text_decoding import DecodedText, DecodeFailure
 
@@ -26,7 +27,7 @@ MAX_ERRORS_SHOWN = 10
 csv.field_size_limit(MAX_FIELD_CHARS)
 
 
-class ImportRefused(ValueError):
+class ImportRefused(UserError):
     """The whole file is refused; the message says what is wrong and where."""
 
 

@@ -19,10 +19,12 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from services import jobs
-from services.cache import bump_data_version
-from services.db import transaction
+from services.core.cache import bump_data_version
+from services.core.db import unit_of_work
+from services.core.settings import get_settings
 from services.insights import funnel_rollup
 from services.jobs import Job, Requeue
+from services.jobs.kinds import job_kind
 from services.providers.config import load_config
 from services.providers.crustdata import (
     BATCH_JOB_MAX,
@@ -36,7 +38,6 @@ from services.providers.crustdata import (
 from services.providers.errors import ProviderError, RetriesExhausted, RetryLater
 from services.providers.linkedin import normalize_profile_url
 from services.providers.metering import CallContext
-from services.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -191,6 +192,7 @@ def _env_s(name: str, default: float) -> float:
     return float(os.environ.get(name, str(default)))
 
 
+@job_kind("enrich")
 def run_enrichment(job: Job) -> None:
     """Enrich what is due: through batch jobs while at least `batch_min()` profiles are due,
     then (or on a failed batch) 25 at a time. A batch job's state lives in `params.batch`, so a
@@ -208,7 +210,7 @@ def run_enrichment(job: Job) -> None:
     state: dict[str, Any] = dict(job.params.get("batch") or {})
     if not state:
         state = {"phase": "start", "after": 0, "credits_before": _credits(run.client, run.ctx)}
-        with transaction() as conn:
+        with unit_of_work() as conn:
             due = _count_due(conn, run, 0)
             # Absolute progress across attempts: what earlier attempts committed stays counted.
             jobs.set_total(conn, job.id, due + job.done + job.failed)
@@ -220,7 +222,7 @@ def run_enrichment(job: Job) -> None:
             continue
         after = int(state["after"])
         if state["phase"] != "fallback":
-            with transaction() as conn:
+            with unit_of_work() as conn:
                 due = _count_due(conn, run, after)
             if due >= batch_min():
                 state = _submit_batch(run, state, after)
@@ -249,7 +251,7 @@ def _fallback(run: _Run, state: dict[str, Any], reason: str) -> dict[str, Any]:
     """Enrich what is still due since this batch's start synchronously, saying why."""
     new = {**state, "phase": "fallback", "after": state.get("start_after", state["after"])}
     new["reason"] = f"Crustdata batch not used: {reason}"[:400]
-    with transaction() as conn:
+    with unit_of_work() as conn:
         _put_state(conn, run.job.id, new)
         run.progress(conn, new["reason"])
     log.warning("enrichment job %s falls back to sync calls: %s", run.job.id, reason)
@@ -259,7 +261,7 @@ def _fallback(run: _Run, state: dict[str, Any], reason: str) -> dict[str, Any]:
 def _submit_batch(run: _Run, state: dict[str, Any], after: int) -> dict[str, Any]:
     """Submit everything due after `after` (≤10,000 by id) as one batch job, then wait for it.
     The covered profiles are "due at `submitted_at`, id in (after, last_id]": not stored."""
-    with transaction() as conn:
+    with unit_of_work() as conn:
         rows = conn.execute(
             DUE_SQL,
             {"project": run.project_id, "days": run.days, "after": after, "limit": BATCH_JOB_MAX},
@@ -292,7 +294,7 @@ def _submit_batch(run: _Run, state: dict[str, Any], after: int) -> dict[str, Any
         "credits_before": state["credits_before"],
     }
     message = f"Crustdata batch {batch_id[:8]}: submitted {len(urls)} profiles"
-    with transaction() as conn:
+    with unit_of_work() as conn:
         _put_state(conn, run.job.id, new)
         run.progress(conn, message)
     raise Requeue(_env_s("CRUSTDATA_BATCH_POLL_S", 30.0), message)
@@ -341,7 +343,7 @@ def _save_batch(run: _Run, state: dict[str, Any], status: BatchStatus) -> dict[s
     Covered = due at submit time: a profile enriched since (by another job) is left as it is."""
     batch_id = str(state["id"])
     at = dt.datetime.fromisoformat(str(state["submitted_at"]))
-    with transaction() as conn:
+    with unit_of_work() as conn:
         rows = conn.execute(
             COVERED_SQL,
             {
@@ -366,7 +368,7 @@ def _save_batch(run: _Run, state: dict[str, Any], status: BatchStatus) -> dict[s
         if jobs.is_cancelled(run.job.id):
             return new
         chunk = rows[i : i + SAVE_CHUNK]
-        with transaction() as conn:
+        with unit_of_work() as conn:
             for profile_id, url, enriched_since in chunk:
                 if enriched_since:
                     continue  # enriched after submit elsewhere: newer than this file
@@ -411,7 +413,7 @@ def _run_sync(run: _Run, after: int, credits_before: str, reason: str | None) ->
     while True:
         if jobs.is_cancelled(job.id):
             return
-        with transaction() as conn:
+        with unit_of_work() as conn:
             batch = conn.execute(
                 DUE_SQL,
                 {"project": run.project_id, "days": run.days, "after": after, "limit": BATCH_SIZE},
@@ -421,7 +423,7 @@ def _run_sync(run: _Run, after: int, credits_before: str, reason: str | None) ->
         after = batch[-1][0]
         outcomes = run.client.enrich_people(run.ctx, [url for _, url in batch])
         year = dt.datetime.now(dt.UTC).year  # years_experience counts up to this year
-        with transaction() as conn:
+        with unit_of_work() as conn:
             for (profile_id, _), outcome in zip(batch, outcomes, strict=True):
                 if _save(conn, profile_id, outcome, year):
                     run.done += 1
@@ -430,7 +432,7 @@ def _run_sync(run: _Run, after: int, credits_before: str, reason: str | None) ->
             run.progress(conn, f"{note}credits before: {credits_before}")
         bump_data_version("profiles")
     credits_after = _credits(run.client, run.ctx)
-    with transaction() as conn:
+    with unit_of_work() as conn:
         run.progress(conn, f"{note}credits before: {credits_before}, after: {credits_after}")
     bump_data_version("profiles", "insights")
     funnel_rollup.request_refresh()

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from psycopg import sql
 
 from services import audit
-from services.cache import bump_data_version
-from services.db import transaction
+from services.core.cache import bump_data_version
+from services.core.db import unit_of_work
+from services.core.errors import UserError
 from services.insights import funnel_rollup
 
 # Children first; each is deleted by profile id. (Most would cascade, but an explicit list keeps
@@ -30,7 +31,7 @@ PROFILE_TABLES: tuple[str, ...] = (
 )
 
 
-class ErasureError(ValueError):
+class ErasureError(UserError):
     """The erasure cannot be carried out (message is safe to show)."""
 
 
@@ -42,7 +43,7 @@ class ErasureResult:
 
 
 def erase_profile(profile_id: int, by: int | None) -> ErasureResult:
-    with transaction() as conn:
+    with unit_of_work() as conn:
         row = conn.execute(
             "SELECT linkedin_url, public_id, member_id FROM profiles WHERE id = %s FOR UPDATE",
             (profile_id,),

@@ -25,7 +25,9 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
-from services import audit
+from services import audit, jobs
+from services.core.cache import bump_data_version
+from services.core.db import direct_connection, unit_of_work
 from services.csv_source import (
     CandidateRow,
     ImportRefused,
@@ -34,7 +36,9 @@ from services.csv_source import (
     open_table,
     read_candidates,
 )
-from services.db import direct_connection, transaction
+from services.insights import funnel_rollup
+from services.jobs import Job
+from services.jobs.kinds import job_kind
 from services.spreadsheet import file_kind, xlsx_records
 
 CHUNK_BYTES = 256 * 1024
@@ -198,7 +202,7 @@ def upload_chunks(upload_id: int) -> Iterator[bytes]:
     """Stream an upload back one chunk per query, so memory never holds the whole file."""
     seq = 0
     while True:
-        with transaction() as conn:
+        with unit_of_work() as conn:
             # Binary results: a text-format bytea arrives hex-encoded at twice its size.
             row = conn.execute(
                 "SELECT data FROM upload_chunks WHERE upload_id = %s AND seq = %s",
@@ -491,7 +495,7 @@ def record_import(
 
 def import_upload(upload_id: int, user_id: int | None, job_id: int | None = None) -> ImportReport:
     """Import a stored upload in one transaction and delete its chunks on success."""
-    with transaction() as conn:
+    with unit_of_work() as conn:
         upload = conn.execute(
             "SELECT project_id, filename, format FROM uploads WHERE id = %s", (upload_id,)
         ).fetchone()
@@ -540,7 +544,7 @@ WHERE i.project_id = %s ORDER BY i.id DESC LIMIT %s
 
 
 def list_imports(project_id: int, limit: int = 20) -> list[ImportSummary]:
-    with transaction() as conn:
+    with unit_of_work() as conn:
         rows = conn.execute(LIST_IMPORTS, (project_id, limit)).fetchall()
     return [ImportSummary(*r) for r in rows]
 
@@ -586,7 +590,7 @@ def import_rows_page(
     if outcome is not None and outcome not in NOT_ADDED:
         raise ValueError(f"unknown outcome {outcome!r}")
     params = {"import_id": import_id, "project_id": project_id, "outcome": outcome}
-    with transaction() as conn:
+    with unit_of_work() as conn:
         counted = conn.execute(f"SELECT count(*) FROM ({DETAIL_PAGE}) d", params).fetchone()
         rows = conn.execute(
             DETAIL_PAGE + " LIMIT %(limit)s OFFSET %(offset)s",
@@ -597,7 +601,7 @@ def import_rows_page(
 
 def import_exists(project_id: int, import_id: int) -> str | None:
     """The import's file name, or None when the project has no such import."""
-    with transaction() as conn:
+    with unit_of_work() as conn:
         row = conn.execute(
             "SELECT filename FROM imports WHERE id = %s AND project_id = %s",
             (import_id, project_id),
@@ -646,3 +650,34 @@ __all__ = [
     "list_imports",
     "store_upload",
 ]
+
+
+def start_import(user_id: int, project_id: int, upload_id: int, rows: int) -> int:
+    return jobs.start_job("import_csv", {"upload_id": upload_id, "rows": rows}, user_id, project_id)
+
+
+@job_kind("import_csv")
+def run_import(job: Job) -> None:
+    """Import an uploaded CSV (params: upload_id). A redelivered job finds its import recorded."""
+    with unit_of_work() as conn:
+        done = conn.execute(
+            "SELECT row_count, new_count, linked_count FROM imports WHERE job_id = %s", (job.id,)
+        ).fetchone()
+        if done is None:
+            jobs.set_total(conn, job.id, int(job.params.get("rows", 0)))
+    if done is not None:
+        return
+    report = import_upload(int(job.params["upload_id"]), job.created_by, job.id)
+    bump_data_version("profiles", "projects", "insights")
+    funnel_rollup.request_refresh()
+    with unit_of_work() as conn:
+        jobs.set_total(conn, job.id, report.rows)
+        jobs.set_progress(  # skipped rows are neither done nor failed: Job.skipped
+            conn,
+            job.id,
+            report.done,
+            report.failed,
+            message=f"{report.new:,} new, {report.linked:,} linked, "
+            f"{report.already_in_project:,} already in project, {report.skipped_count:,} skipped"
+            + (f", {report.failed:,} failed" if report.failed else ""),
+        )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from services.cache import cache_key, cached, data_version
-from services.db import transaction
+from services.core.cache import cache_key, cached, data_version
+from services.core.db import unit_of_work
 
 
 @dataclass(frozen=True)
@@ -17,7 +17,7 @@ class Overview:
 
 
 def _compute() -> dict[str, int]:
-    with transaction() as conn:
+    with unit_of_work() as conn:
         row = conn.execute(
             "SELECT (SELECT count(*) FROM profiles),"
             " (SELECT count(*) FROM profiles WHERE enrichment_status = 'enriched'),"

@@ -9,14 +9,15 @@ import psycopg
 from psycopg.rows import class_row
 
 from services import audit
-from services.cache import bump_data_version, cache_key, cached, data_version
-from services.db import transaction
+from services.core.cache import bump_data_version, cache_key, cached, data_version
+from services.core.db import unit_of_work
+from services.core.errors import UserError
 
 MAX_NAME = 200
 MAX_TEXT = 5000
 
 
-class ProjectError(ValueError):
+class ProjectError(UserError):
     """A project request that cannot be carried out (message is safe to show)."""
 
 
@@ -71,7 +72,7 @@ def create_project(
     user_id: int, name: str, description: str = "", location: str = "", owner_id: int | None = None
 ) -> int:
     name, description, location = _validated(name, description, location)
-    with transaction() as conn:
+    with unit_of_work() as conn:
         row = conn.execute(
             "INSERT INTO projects (name, description, location, owner_id) VALUES (%s, %s, %s, %s)"
             " RETURNING id",
@@ -92,7 +93,7 @@ def update_project(
     owner_id: int | None = None,
 ) -> None:
     name, description, location = _validated(name, description, location)
-    with transaction() as conn:
+    with unit_of_work() as conn:
         cur = conn.execute(
             "UPDATE projects SET name = %s, description = %s, location = %s,"
             " owner_id = coalesce(%s, owner_id), updated_at = now() WHERE id = %s",
@@ -105,7 +106,7 @@ def update_project(
 
 
 def set_archived(user_id: int, project_id: int, archived: bool) -> None:
-    with transaction() as conn:
+    with unit_of_work() as conn:
         cur = conn.execute(
             "UPDATE projects SET status = %s, updated_at = now() WHERE id = %s",
             ("archived" if archived else "active", project_id),
@@ -123,13 +124,13 @@ def set_archived(user_id: int, project_id: int, archived: bool) -> None:
 
 
 def get_project(project_id: int) -> Project | None:
-    with transaction() as conn, conn.cursor(row_factory=class_row(Project)) as cur:
+    with unit_of_work() as conn, conn.cursor(row_factory=class_row(Project)) as cur:
         cur.execute(PROJECT_SQL + " WHERE p.id = %s", (project_id,))
         return cur.fetchone()
 
 
 def list_projects(include_archived: bool = False) -> list[Project]:
-    with transaction() as conn, conn.cursor(row_factory=class_row(Project)) as cur:
+    with unit_of_work() as conn, conn.cursor(row_factory=class_row(Project)) as cur:
         cur.execute(
             PROJECT_SQL + " WHERE %s OR p.status = 'active' ORDER BY p.status, p.created_at DESC",
             (include_archived,),
@@ -138,7 +139,7 @@ def list_projects(include_archived: bool = False) -> list[Project]:
 
 
 def list_project_names(include_archived: bool = False) -> list[ProjectName]:
-    with transaction() as conn:
+    with unit_of_work() as conn:
         rows = conn.execute(
             "SELECT id, name FROM projects WHERE %s OR status = 'active' ORDER BY name",
             (include_archived,),
@@ -183,7 +184,7 @@ def pipeline(project_id: int) -> Pipeline:
     )
 
     def compute() -> dict[str, int]:
-        with transaction() as conn:
+        with unit_of_work() as conn:
             return _pipeline(conn, project_id)
 
     return Pipeline(**cached(key, compute, timeout=60))

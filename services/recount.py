@@ -7,21 +7,23 @@ It proves the job path end to end (web enqueues, worker runs, page shows progres
 from __future__ import annotations
 
 from services import jobs
-from services.db import transaction
+from services.core.db import unit_of_work
 from services.jobs import Job
+from services.jobs.kinds import job_kind
 
 CHUNK = 10
 
 
+@job_kind("recount_profiles")
 def run(job: Job) -> None:
-    with transaction() as conn:
+    with unit_of_work() as conn:
         ids = [r[0] for r in conn.execute("SELECT id FROM projects ORDER BY id").fetchall()]
         jobs.set_total(conn, job.id, len(ids))
     for offset in range(0, len(ids), CHUNK):
         if jobs.is_cancelled(job.id):
             return
         chunk = ids[offset : offset + CHUNK]
-        with transaction() as conn:
+        with unit_of_work() as conn:
             conn.execute(
                 "UPDATE projects p SET profile_count = c.n, updated_at = now()"
                 " FROM (SELECT pr.id, count(pp.profile_id) AS n FROM projects pr"

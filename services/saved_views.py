@@ -17,7 +17,8 @@ import psycopg
 from psycopg.rows import class_row
 
 from services import audit
-from services.db import transaction
+from services.core.db import unit_of_work
+from services.core.errors import UserError
 from services.grid import GridQueryError, query_to_url_params, url_params_to_query
 
 MAX_NAME = 100
@@ -25,7 +26,7 @@ MAX_QUERY = 4000
 PAGE_PATH = "/profiles"
 
 
-class SavedViewError(ValueError):
+class SavedViewError(UserError):
     """A saved-view request that cannot be carried out (message is safe to show)."""
 
 
@@ -78,7 +79,7 @@ def save_view(user_id: int, name: object, query: object, shared: bool = False) -
     """Save the view under a name of the user's; the name must be new to them."""
     clean_name = normalize_name(name)
     clean_query = canonical_query(query)
-    with transaction() as conn:
+    with unit_of_work() as conn:
         try:
             row = conn.execute(
                 "INSERT INTO saved_views (owner_id, name, query, shared) VALUES (%s, %s, %s, %s)"
@@ -105,7 +106,7 @@ def _get(conn: psycopg.Connection, view_id: int) -> SavedView | None:
 
 def get_view(user_id: int, view_id: int) -> SavedView | None:
     """A view the user may open: their own, or one shared with the team."""
-    with transaction() as conn, conn.cursor(row_factory=class_row(SavedView)) as cur:
+    with unit_of_work() as conn, conn.cursor(row_factory=class_row(SavedView)) as cur:
         cur.execute(
             VIEW_SQL + " WHERE v.id = %s AND (v.owner_id = %s OR v.shared)", (view_id, user_id)
         )
@@ -114,7 +115,7 @@ def get_view(user_id: int, view_id: int) -> SavedView | None:
 
 def list_views(user_id: int) -> list[SavedView]:
     """The user's own views by name, then the views others share, by name."""
-    with transaction() as conn, conn.cursor(row_factory=class_row(SavedView)) as cur:
+    with unit_of_work() as conn, conn.cursor(row_factory=class_row(SavedView)) as cur:
         cur.execute(
             VIEW_SQL + " WHERE v.owner_id = %(u)s OR v.shared"
             " ORDER BY v.owner_id <> %(u)s, lower(v.name), v.id",
@@ -135,7 +136,7 @@ def _owned(conn: psycopg.Connection, user_id: int, view_id: int) -> None:
 
 def rename_view(user_id: int, view_id: int, name: object) -> None:
     clean = normalize_name(name)
-    with transaction() as conn:
+    with unit_of_work() as conn:
         _owned(conn, user_id, view_id)
         try:
             conn.execute(
@@ -148,7 +149,7 @@ def rename_view(user_id: int, view_id: int, name: object) -> None:
 
 
 def set_shared(user_id: int, view_id: int, shared: bool) -> None:
-    with transaction() as conn:
+    with unit_of_work() as conn:
         _owned(conn, user_id, view_id)
         conn.execute(
             "UPDATE saved_views SET shared = %s, updated_at = now() WHERE id = %s",
@@ -160,7 +161,7 @@ def set_shared(user_id: int, view_id: int, shared: bool) -> None:
 
 
 def delete_view(user_id: int, view_id: int) -> None:
-    with transaction() as conn:
+    with unit_of_work() as conn:
         _owned(conn, user_id, view_id)
         conn.execute("DELETE FROM saved_views WHERE id = %s", (view_id,))
         audit.record(conn, user_id, "view.delete", "saved_view", view_id)

@@ -21,11 +21,16 @@ import redis
 from psycopg.rows import class_row
 
 from services import audit, jobs
-from services.cache import bump_data_version
+from services.core.cache import bump_data_version
+from services.core.db import unit_of_work
+from services.core.errors import UserError
+from services.core.redis_client import get_redis
+from services.core.settings import get_settings
 from services.csv_source import ImportRefused, candidates_from_dicts
-from services.db import transaction
 from services.imports import import_candidates, record_import
+from services.insights import funnel_rollup
 from services.jobs import Job, Requeue
+from services.jobs.kinds import job_kind
 from services.providers.config import load_config
 from services.providers.errors import ProviderError, RetryLater
 from services.providers.lease import AgentLeases, Granted, Queued, Refused
@@ -37,8 +42,6 @@ from services.providers.phantombuster import (
     search_input,
     webhook_url,
 )
-from services.redis_client import get_redis
-from services.settings import get_settings
 
 log = logging.getLogger(__name__)
 KINDS = ("linkedin", "salesnav")
@@ -59,7 +62,7 @@ _WEBHOOK_KEY = "sx:pb:webhook:{}"
 DEFAULT_AGENT = {"linkedin": "linkedin-search-export", "salesnav": "salesnav-search-export"}
 
 
-class SearchError(ValueError):
+class SearchError(UserError):
     """A search request that cannot be launched (message is safe to show)."""
 
 
@@ -129,7 +132,7 @@ def start_search(
     """Record a queued search and its job; returns (search id, job id)."""
     query = _validate(kind, query, count)
     agent_id = agent_for(kind)
-    with transaction() as conn:
+    with unit_of_work() as conn:
         status = conn.execute("SELECT status FROM projects WHERE id = %s", (project_id,)).fetchone()
         if status is None or status[0] != "active":
             raise SearchError("Searches can only run for an active project")
@@ -151,12 +154,12 @@ def start_search(
             search_id,
             {"project_id": project_id, "kind": kind, "count": count},
         )
-    jobs.enqueue_or_defer(job_id)
+        jobs.enqueue_after_commit(job_id)
     return search_id, job_id
 
 
 def list_searches(project_id: int | None = None, limit: int = 50) -> list[Search]:
-    with transaction() as conn, conn.cursor(row_factory=class_row(Search)) as cur:
+    with unit_of_work() as conn, conn.cursor(row_factory=class_row(Search)) as cur:
         if project_id is None:
             cur.execute(SEARCH_SQL + " ORDER BY s.id DESC LIMIT %s", (limit,))
         else:
@@ -168,7 +171,7 @@ def list_searches(project_id: int | None = None, limit: int = 50) -> list[Search
 
 
 def get_search(search_id: int) -> Search | None:
-    with transaction() as conn, conn.cursor(row_factory=class_row(Search)) as cur:
+    with unit_of_work() as conn, conn.cursor(row_factory=class_row(Search)) as cur:
         cur.execute(SEARCH_SQL + " WHERE s.id = %s", (search_id,))
         return cur.fetchone()
 
@@ -182,14 +185,14 @@ def queue_position(search: Search) -> int | None:
 
 def _set(search_id: int, **fields: object) -> None:
     assignments = ", ".join(f"{name} = %({name})s" for name in fields)
-    with transaction() as conn:
+    with unit_of_work() as conn:
         conn.execute(
             f"UPDATE searches SET {assignments} WHERE id = %(id)s", {**fields, "id": search_id}
         )
 
 
 def _message(job_id: int, message: str) -> None:
-    with transaction() as conn:
+    with unit_of_work() as conn:
         jobs.set_progress(conn, job_id, 0, 0, message=message)
 
 
@@ -202,6 +205,13 @@ def launch_argument(search: Search, keys: SearchInput) -> dict[str, object]:
         keys.count_key: search.requested_count,
         "csvName": f"sourcingx-search-{search.id}",
     }
+
+
+@job_kind("search_run")
+def run_search_job(job: Job) -> None:
+    """Run a search job; the funnel counts its imported rows once it ends."""
+    run_search(job)
+    funnel_rollup.request_refresh()
 
 
 def run_search(job: Job) -> None:
@@ -327,7 +337,7 @@ def _meter_once(
     client: PhantomBusterClient, ctx: CallContext, search: Search, container: Container
 ) -> None:
     """Bill the run's execution time once, however often the job is redelivered."""
-    with transaction() as conn:
+    with unit_of_work() as conn:
         claimed = conn.execute(
             "UPDATE searches SET run_seconds = 0 WHERE id = %s AND run_seconds IS NULL"
             " RETURNING id",
@@ -358,7 +368,7 @@ def _launch_poll_import(job: Job, search: Search, lost: object) -> tuple[str, st
     rows = client.fetch_result_rows(ctx, container_id) or []
     _set(search.id, status="importing")
     try:
-        with transaction() as conn:
+        with unit_of_work() as conn:
             report = import_candidates(
                 conn,
                 search.project_id,

@@ -13,7 +13,7 @@ import io
 from collections.abc import Iterator
 from typing import Any
 
-from services.db import direct_connection, transaction
+from services.core.db import direct_connection, unit_of_work
 
 HEADER = (
     "profile_id",
@@ -73,7 +73,7 @@ def safe_cell(value: Any) -> Any:
 
 
 def shortlist_size(project_id: int) -> int:
-    with transaction() as conn:
+    with unit_of_work() as conn:
         row = conn.execute(
             "SELECT count(*) FROM project_profiles WHERE project_id = %s AND shortlisted",
             (project_id,),

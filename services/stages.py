@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from psycopg.rows import class_row
 
 from services import audit
-from services.cache import bump_data_version
-from services.db import transaction
+from services.core.cache import bump_data_version
+from services.core.db import unit_of_work
+from services.core.errors import UserError
 from services.insights import funnel_rollup
 
 PATH: tuple[str, ...] = ("sourced", "contacted", "replied", "interviewing", "hired")
@@ -27,7 +28,7 @@ MAX_SELECTION = 5000
 AUDITED_IDS = 200  # the audit row lists at most this many ids (and always the count)
 
 
-class StageError(ValueError):
+class StageError(UserError):
     """A stage move that cannot be carried out (message is safe to show)."""
 
 
@@ -94,7 +95,7 @@ def move_stage(
         raise StageError("Select rows in the grid first (tick their boxes).")
     if len(ids) > MAX_SELECTION:
         raise StageError(f"At most {MAX_SELECTION:,} profiles at once.")
-    with transaction() as conn:
+    with unit_of_work() as conn:
         if conn.execute("SELECT 1 FROM projects WHERE id = %s", (project_id,)).fetchone() is None:
             raise StageError("No such project.")
         row = conn.execute(
@@ -123,6 +124,6 @@ WHERE project_id = %s AND profile_id = %s ORDER BY changed_at, id
 
 def history(project_id: int, profile_id: int) -> list[StageChange]:
     """One member's moves, oldest first."""
-    with transaction() as conn, conn.cursor(row_factory=class_row(StageChange)) as cur:
+    with unit_of_work() as conn, conn.cursor(row_factory=class_row(StageChange)) as cur:
         cur.execute(HISTORY_SQL, (project_id, profile_id))
         return cur.fetchall()

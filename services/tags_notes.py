@@ -18,8 +18,9 @@ import psycopg
 from psycopg.rows import class_row
 
 from services import audit
-from services.cache import bump_data_version
-from services.db import transaction
+from services.core.cache import bump_data_version
+from services.core.db import unit_of_work
+from services.core.errors import UserError
 
 MAX_TAG_NAME = 50
 MAX_NOTE_LENGTH = 4000
@@ -27,7 +28,7 @@ NOTES_SHOWN = 100
 _SPACES = re.compile(r"\s+")
 
 
-class AnnotationError(ValueError):
+class AnnotationError(UserError):
     """A tag or note request that cannot be carried out (message is safe to show)."""
 
 
@@ -127,13 +128,13 @@ LIMIT 1
 
 def list_tags() -> list[Tag]:
     """Every tag of the team, by name, with how many profiles carry it."""
-    with transaction() as conn, conn.cursor(row_factory=class_row(Tag)) as cur:
+    with unit_of_work() as conn, conn.cursor(row_factory=class_row(Tag)) as cur:
         cur.execute(TAGS_SQL)
         return cur.fetchall()
 
 
 def profile_tags(profile_id: int) -> list[Tag]:
-    with transaction() as conn, conn.cursor(row_factory=class_row(Tag)) as cur:
+    with unit_of_work() as conn, conn.cursor(row_factory=class_row(Tag)) as cur:
         cur.execute(PROFILE_TAGS_SQL, (profile_id,))
         return cur.fetchall()
 
@@ -142,7 +143,7 @@ def tag_profile(user_id: int, profile_id: int, name: object) -> Tag:
     """Put the tag called `name` (any case; created if the team has none) on a profile."""
     profile_id = _positive_id(profile_id, "profile")
     clean = normalize_tag_name(name)
-    with transaction() as conn:
+    with unit_of_work() as conn:
         _profile_exists(conn, profile_id)
         row = conn.execute(ENSURE_TAG_SQL, {"name": clean, "user": user_id}).fetchone()
         if row is None:  # created by someone else this instant, not yet visible to us
@@ -166,7 +167,7 @@ def untag_profile(user_id: int, profile_id: int, tag_id: int) -> bool:
     """Take a tag off a profile; False when it was not on it."""
     profile_id = _positive_id(profile_id, "profile")
     tag_id = _positive_id(tag_id, "tag")
-    with transaction() as conn:
+    with unit_of_work() as conn:
         removed = conn.execute(
             "DELETE FROM profile_tags WHERE profile_id = %s AND tag_id = %s", (profile_id, tag_id)
         ).rowcount
@@ -190,7 +191,7 @@ def add_note(user_id: int, profile_id: int, body: object) -> int:
     """Write a note on a profile; returns its id."""
     profile_id = _positive_id(profile_id, "profile")
     clean = normalize_note(body)
-    with transaction() as conn:
+    with unit_of_work() as conn:
         _profile_exists(conn, profile_id)
         row = conn.execute(
             "INSERT INTO profile_notes (profile_id, author_id, body) VALUES (%s, %s, %s)"
@@ -209,7 +210,7 @@ def add_note(user_id: int, profile_id: int, body: object) -> int:
 def delete_note(user_id: int, note_id: int) -> None:
     """Delete a note: allowed to its author and to admins only."""
     note_id = _positive_id(note_id, "note")
-    with transaction() as conn:
+    with unit_of_work() as conn:
         row = conn.execute(
             "SELECT n.profile_id, n.author_id,"
             " EXISTS (SELECT 1 FROM users u WHERE u.id = %s AND u.active AND u.role = 'admin')"
@@ -230,7 +231,7 @@ def delete_note(user_id: int, note_id: int) -> None:
 
 def for_profile(profile_id: int, notes_shown: int = NOTES_SHOWN) -> Annotations:
     """A profile's tags and its newest notes (newest first), in one read transaction."""
-    with transaction() as conn:
+    with unit_of_work() as conn:
         with conn.cursor(row_factory=class_row(Tag)) as cur:
             tags = cur.execute(PROFILE_TAGS_SQL, (profile_id,)).fetchall()
         with conn.cursor(row_factory=class_row(Note)) as cur:

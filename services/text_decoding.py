@@ -25,6 +25,8 @@ from collections.abc import Iterable, Iterator
 
 from charset_normalizer import from_bytes
 
+from services.core.errors import UserError
+
 # How much text, from the first non-ASCII byte on, decides the encoding.
 DETECT_BYTES = 64 * 1024
 # A physical line longer than every field of a maximal row together is not CSV text.
@@ -47,7 +49,7 @@ LINE_BREAK = re.compile(r"\r\n|\r|\n")
 CP1252_UNDEFINED = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
 
 
-class DecodeFailure(ValueError):
+class DecodeFailure(UserError):
     """The text cannot be decoded; `line` is the 1-based physical line where it failed."""
 
     def __init__(self, line: int, message: str) -> None:

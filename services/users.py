@@ -9,7 +9,7 @@ from datetime import datetime
 from psycopg.rows import class_row
 
 from services import auth
-from services.db import transaction
+from services.core.db import unit_of_work
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class UserRow:
 
 
 def list_users() -> list[UserRow]:
-    with transaction() as conn, conn.cursor(row_factory=class_row(UserRow)) as cur:
+    with unit_of_work() as conn, conn.cursor(row_factory=class_row(UserRow)) as cur:
         cur.execute(
             "SELECT id, email, name, role, active, created_at, last_login_at FROM users ORDER BY id"
         )
@@ -43,7 +43,7 @@ def _not_self(user_id: int, by: int | None, what: str) -> None:
 def invite_user(email: str, name: str, role: str, by: int | None) -> tuple[auth.User, str]:
     """Create an active user with a generated password, shown once to the admin to hand over."""
     password = auth.generate_password()
-    with transaction() as conn:
+    with unit_of_work() as conn:
         user = auth.create_user(conn, email, name, password, role, created_by=by)
     return user, password
 
@@ -51,7 +51,7 @@ def invite_user(email: str, name: str, role: str, by: int | None) -> tuple[auth.
 def change_role(user_id: int, role: str, by: int | None) -> None:
     if role != "admin":
         _not_self(user_id, by, "remove the admin role from")
-    with transaction() as conn:
+    with unit_of_work() as conn:
         auth.set_role(conn, user_id, role, by)
 
 
@@ -59,13 +59,13 @@ def set_active(user_id: int, active: bool, by: int | None) -> None:
     """(De)activate; a deactivated user's live sessions stop at their next request."""
     if not active:
         _not_self(user_id, by, "deactivate")
-    with transaction() as conn:
+    with unit_of_work() as conn:
         auth.set_active(conn, user_id, active, by)
 
 
 def reset_password(user_id: int, by: int | None) -> str:
     """Set a new generated password (returned once) and end the user's live sessions."""
     password = auth.generate_password()
-    with transaction() as conn:
+    with unit_of_work() as conn:
         auth.reset_password(conn, user_id, password, by)
     return password

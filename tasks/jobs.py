@@ -14,16 +14,17 @@ import os
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 from celery.signals import worker_ready
 
 from celery_app import celery
-from services import jobs, metrics
-from services.jobs import Job
-from services.logs import JOB_ID, REQUEST_ID
-from services.redis_client import get_redis
+from services import jobs
+from services.core import metrics
+from services.core.logs import JOB_ID, REQUEST_ID
+from services.core.redis_client import get_redis
+from services.jobs import Job, kinds
 
 log = logging.getLogger(__name__)
 LOCK_KEY = "sx:jobrun:{}"
@@ -42,13 +43,6 @@ def lock_ttl_s() -> int:
 
 def stale_after_s() -> int:
     return int(os.environ.get("JOB_STALE_AFTER_S", "120"))
-
-
-def _handlers() -> dict[str, Callable[[Job], None]]:
-    # Imported lazily so the worker process pays for a module only when a job of its kind runs.
-    from services import pipeline_jobs, recount
-
-    return {"recount_profiles": recount.run, **pipeline_jobs.HANDLERS}
 
 
 @contextmanager
@@ -102,7 +96,7 @@ def _run(job_id: int) -> str:
 
 def _run_claimed(job: Job) -> str:
     job_id = job.id
-    handler = _handlers().get(job.kind)
+    handler = kinds.handler_for(job.kind)
     if handler is None:
         jobs.finish(job_id, "failed", error=f"unknown job kind {job.kind!r}")
         return "failed"

@@ -26,7 +26,7 @@ import redis as redis_lib
 from hypothesis import settings as hypothesis_settings
 from psycopg import sql
 
-from services import embedded
+from services.core import embedded
 
 TABLES_KEPT = {"alembic_version"}
 # The provider sandbox (a real HTTP server) and its controls, for any test that asks for them.
@@ -128,7 +128,7 @@ def _scrub_environment() -> None:
     for name in list(os.environ):
         if name.startswith(SCRUBBED_PREFIXES) or name in SCRUBBED_NAMES:
             del os.environ[name]
-    os.environ["SOURCINGX_DOTENV"] = ""  # settings read no `.env` (see services/settings.py)
+    os.environ["SOURCINGX_DOTENV"] = ""  # settings read no `.env` (see services/core/settings.py)
     # Both spellings get the same list: urllib (which httpx asks as well) lets no_proxy win.
     hosts: list[str] = []
     for name in ("NO_PROXY", "no_proxy"):
@@ -226,7 +226,7 @@ def database_url() -> str:
 
 @pytest.fixture(scope="session")
 def migrated(database_url: str) -> str:
-    from services import migrate
+    from services.core import migrate
 
     migrate.upgrade(database_url)
     return database_url

@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 
 from flask import Blueprint, Response, jsonify, request, stream_with_context
 
-from services import audit_log
+from services.audit import browse as audit_log
 from services.audit import record
-from services.db import transaction
+from services.core.db import unit_of_work
 from web.security import require_role
 
 bp = Blueprint("admin_downloads", __name__)
@@ -40,7 +40,7 @@ def audit_csv() -> Response | tuple[Response, int]:
         f = audit_log.parse_audit_filter(request.args.to_dict(flat=True))
     except audit_log.AuditFilterError as exc:
         return jsonify(error=f"Cannot export: {exc}"), 400
-    with transaction() as conn:
+    with unit_of_work() as conn:
         record(conn, user.id, "audit.export", "audit_log", None, {"params": f.to_params()})
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
     return Response(

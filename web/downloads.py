@@ -8,7 +8,7 @@ from flask import Blueprint, Response, jsonify, request, stream_with_context
 
 from services import grid
 from services.audit import record
-from services.db import transaction
+from services.core.db import unit_of_work
 from web.security import require_role
 
 bp = Blueprint("downloads", __name__)
@@ -25,7 +25,7 @@ def profiles_csv() -> Response | tuple[Response, int]:
         query = grid.url_params_to_query(request.args.to_dict(flat=False))
     except (grid.GridQueryError, ValueError) as exc:
         return jsonify(error=f"Cannot export this view: {exc}"), 400
-    with transaction() as conn:
+    with unit_of_work() as conn:
         record(
             conn,
             user.id,

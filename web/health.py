@@ -6,8 +6,8 @@ import time
 
 from flask import Blueprint, Response, jsonify
 
-from services.db import transaction
-from services.redis_client import get_redis
+from services.core.db import unit_of_work
+from services.core.redis_client import get_redis
 
 bp = Blueprint("health", __name__)
 
@@ -22,7 +22,7 @@ def _check(fn) -> dict[str, object]:  # type: ignore[no-untyped-def]
 
 
 def _postgres() -> None:
-    with transaction() as conn:
+    with unit_of_work() as conn:
         conn.execute("SELECT 1")
 
 

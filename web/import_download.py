@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, stream_with_context
 
 from services.audit import record
-from services.db import transaction
+from services.core.db import unit_of_work
 from services.imports import export_import_rows, import_exists
 from web.security import require_role
 
@@ -21,7 +21,7 @@ def import_rows_csv(project_id: int, import_id: int) -> Response | tuple[Respons
         return jsonify(error=str(exc)), 403
     if import_exists(project_id, import_id) is None:
         return jsonify(error="This project has no such import."), 404
-    with transaction() as conn:
+    with unit_of_work() as conn:
         record(conn, user.id, "import.rows_export", "project", project_id, {"import_id": import_id})
     return Response(
         stream_with_context(export_import_rows(project_id, import_id)),

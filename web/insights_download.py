@@ -13,7 +13,7 @@ from flask import Blueprint, Response, jsonify, request
 
 from services import insights
 from services.audit import record
-from services.db import transaction
+from services.core.db import unit_of_work
 from web.security import require_role
 
 bp = Blueprint("insights_downloads", __name__)
@@ -34,7 +34,7 @@ def chart_csv(chart: str) -> Response | tuple[Response, int]:
     rows = insights.chart_rows(chart, f)
     buffer = io.StringIO()
     csv.writer(buffer).writerows(insights.csv_lines(chart, rows))
-    with transaction() as conn:
+    with unit_of_work() as conn:
         record(conn, user.id, "insights.export", "insights", chart, {"params": f.to_params()})
     stamp = f"{f.date_from.isoformat()}_{f.date_to.isoformat()}"
     return Response(

@@ -10,8 +10,8 @@ import time
 
 from flask import Blueprint, Flask, Response, g, jsonify, request
 
-from services import metrics
-from services.logs import REQUEST_ID, new_request_id
+from services.core import metrics
+from services.core.logs import REQUEST_ID, new_request_id
 from web.security import current_session_user
 
 bp = Blueprint("observability", __name__)
@@ -65,7 +65,7 @@ def metrics_endpoint() -> Response | tuple[Response, int]:
     if not metrics_token_ok() and (user is None or not user.has_role("admin")):
         return jsonify(error="metrics need an admin session or the METRICS_TOKEN"), 403
     try:
-        from services.redis_client import get_redis
+        from services.core.redis_client import get_redis
 
         metrics.QUEUE_DEPTH.set(int(get_redis().llen("sourcingx")))  # type: ignore[arg-type]
     except Exception:  # depth is best effort; the rest of the scrape must still answer

@@ -17,7 +17,8 @@ from flask_login import LoginManager, UserMixin, current_user
 from werkzeug.wrappers import Response as BaseResponse
 
 from services import auth
-from services.settings import Settings
+from services.core.errors import Forbidden
+from services.core.settings import Settings
 
 PUBLIC_PATHS = frozenset({"/login", "/healthz", "/_favicon.ico", "/favicon.ico"})
 # /webhooks/ authenticate with a secret in their path (web/webhooks.py), not a session.
@@ -140,5 +141,5 @@ def require_role(minimum: str) -> SessionUser:
     """Re-check authorisation inside a callback or route; raises PermissionError if not allowed."""
     user = current_session_user()
     if user is None or not user.has_role(minimum):
-        raise PermissionError(f"This needs the {minimum} role")
+        raise Forbidden(f"This needs the {minimum} role")
     return user

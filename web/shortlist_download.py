@@ -9,7 +9,7 @@ from flask import Blueprint, Response, jsonify, stream_with_context
 
 from services import projects
 from services.audit import record
-from services.db import transaction
+from services.core.db import unit_of_work
 from services.shortlist_export import export_shortlist, shortlist_size
 from web.security import require_role
 
@@ -24,7 +24,7 @@ def shortlist_csv(project_id: int) -> Response | tuple[Response, int]:
         return jsonify(error=str(exc)), 403
     if projects.get_project(project_id) is None:
         return jsonify(error="There is no such project."), 404
-    with transaction() as conn:
+    with unit_of_work() as conn:
         record(
             conn,
             user.id,

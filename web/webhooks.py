@@ -14,8 +14,8 @@ import hmac
 from flask import Blueprint, Response, jsonify, request
 
 from services import searches
+from services.core.settings import get_settings
 from services.providers.phantombuster import webhook_token
-from services.settings import get_settings
 
 bp = Blueprint("webhooks", __name__)
 PREFIX = "/webhooks/"

@@ -16,7 +16,7 @@ from datetime import datetime
 
 import psycopg
 
-from services.cache import bump_data_version
+from services.core.cache import bump_data_version
 from services.demo import clock, history
 from services.demo.plan import PROJECTS, TEAM
 from services.demo.profiles import (

@@ -17,7 +17,8 @@ from datetime import datetime, timedelta
 
 import psycopg
 
-from services.db import transaction
+from services.core.db import unit_of_work
+from services.core.errors import UserError
 
 HISTORY_DAYS = 90
 STEP_TIME = timedelta(minutes=45)  # longer than any one step takes (a search run, a review)
@@ -28,7 +29,7 @@ SQUEEZE = timedelta(minutes=35)
 WORK_CHANCE = (0.92, 0.95, 0.93, 0.9, 0.8, 0.08, 0.04)
 
 
-class DemoClockError(ValueError):
+class DemoClockError(UserError):
     """The reference time cannot be used (it is in the database's future)."""
 
 
@@ -85,7 +86,7 @@ def work_hour(rng: random.Random, low: float = 8.0, high: float = 17.5) -> float
 def check_reference(now: datetime) -> None:
     if now.tzinfo is None:
         raise DemoClockError("The reference time needs a time zone (UTC).")
-    with transaction() as conn:
+    with unit_of_work() as conn:
         row = conn.execute("SELECT %s::timestamptz > clock_timestamp()", (now,)).fetchone()
     if row and row[0]:
         raise DemoClockError("The demo history must lie in the past: `now` is after the clock.")

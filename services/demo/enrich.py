@@ -13,12 +13,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from services.core.settings import get_settings
 from services.demo.profiles import Person, write_raw
 from services.demo.state import Demo, ProjectState
 from services.demo.usage import Who
 from services.demo.work import provider_job
 from services.providers.crustdata import BATCH_SIZE
-from services.settings import get_settings
 
 NO_MATCH_SHARE = 0.035
 

@@ -13,7 +13,7 @@ import random
 from datetime import datetime, timedelta
 from typing import Any
 
-from services import audit, pipeline_jobs
+from services import audit, imports
 from services.csv_source import candidates_from_dicts
 from services.demo.state import Demo, ProjectState
 from services.demo.usage import Who
@@ -285,7 +285,7 @@ def upload(demo: Demo, state: ProjectState, user_key: str, at: datetime) -> None
         {"upload_id": upload_id, "rows": rows},
         user,
         state.id,
-        pipeline_jobs.run_import,
+        imports.run_import,
         started,
         rng.uniform(1, 4),
         "profiles",

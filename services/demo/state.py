@@ -7,7 +7,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from services.db import transaction
+from services.core.db import unit_of_work
 from services.demo.clock import HistoryDb
 from services.demo.plan import ProjectPlan
 from services.demo.profiles import Person
@@ -57,7 +57,7 @@ class Pool:
 
     @classmethod
     def load(cls, limit: int = POOL_LIMIT) -> Pool:
-        with transaction() as conn:
+        with unit_of_work() as conn:
             rows = conn.execute(
                 "SELECT id, linkedin_url, coalesce(first_name, ''), coalesce(last_name, ''),"
                 " coalesce(current_title, ''), coalesce(current_company, ''),"

@@ -21,11 +21,12 @@ from typing import Any
 from psycopg.types.json import Jsonb
 
 from services import audit, jobs
-from services.cache import bump_data_version
-from services.db import transaction
+from services.core.cache import bump_data_version
+from services.core.db import unit_of_work
 from services.filters import normalize as norm
 from services.insights import funnel_rollup
 from services.jobs import Job, JobError
+from services.jobs.kinds import job_kind
 
 log = logging.getLogger(__name__)
 MODES = {"must_match": "must match", "must_not_match": "must not match"}
@@ -101,7 +102,7 @@ class AppliedList:
 
 
 def applied_lists(project_id: int) -> list[AppliedList]:
-    with transaction() as conn:
+    with unit_of_work() as conn:
         rows = conn.execute(
             "SELECT l.id, l.name, l.category, pfl.mode,"
             " (SELECT count(*) FROM filter_items i WHERE i.list_id = l.id)::int"
@@ -117,7 +118,7 @@ def set_project_lists(user_id: int, project_id: int, choices: dict[int, str]) ->
     for mode in choices.values():
         if mode not in MODES:
             raise JobError(f"Unknown filter mode {mode!r}")
-    with transaction() as conn:
+    with unit_of_work() as conn:
         if conn.execute("SELECT 1 FROM projects WHERE id = %s", (project_id,)).fetchone() is None:
             raise JobError("No such project")
         conn.execute("DELETE FROM project_filter_lists WHERE project_id = %s", (project_id,))
@@ -228,11 +229,12 @@ def _chunk(
     return sum(passed_flags)
 
 
+@job_kind("apply_filters")
 def run_apply_filters(job: Job) -> None:
     """The `apply_filters` job (params: project_id). Idempotent: every chunk overwrites."""
     project_id = int(job.params["project_id"])
     lists = applied_lists(project_id)
-    with transaction() as conn:
+    with unit_of_work() as conn:
         total_row = conn.execute(
             "SELECT count(*) FROM project_profiles WHERE project_id = %s", (project_id,)
         ).fetchone()
@@ -241,7 +243,7 @@ def run_apply_filters(job: Job) -> None:
     while True:
         if jobs.is_cancelled(job.id):
             return
-        with transaction() as conn:
+        with unit_of_work() as conn:
             rows = conn.execute(
                 MEMBERS_SQL, {"project": project_id, "after": after, "limit": CHUNK}
             ).fetchall()
@@ -272,7 +274,7 @@ class FilterSummary:
 
 def summary(project_id: int, limit: int = 10) -> FilterSummary:
     """Outcome counts and the most frequent failure reasons of a project's last filter run."""
-    with transaction() as conn:
+    with unit_of_work() as conn:
         row = conn.execute(
             "SELECT count(*), count(*) FILTER (WHERE passed) FROM filter_results fr"
             " JOIN project_profiles pp USING (project_id, profile_id) WHERE fr.project_id = %s",

@@ -19,9 +19,10 @@ import psycopg
 from psycopg.rows import class_row
 
 from services import audit
-from services.cache import bump_data_version, cache_key, cached, data_version
+from services.core.cache import bump_data_version, cache_key, cached, data_version
+from services.core.db import unit_of_work
+from services.core.errors import UserError
 from services.csv_source import ImportRefused, csv_records
-from services.db import transaction
 from services.filters.normalize import normalize
 from services.providers.errors import ProviderError, RateLimited, RetriesExhausted
 from services.providers.metering import CallContext
@@ -48,7 +49,7 @@ HEADER_WORDS = {"value", "values", "name", "company", "companies", "title", "tit
 HEADER_WORDS |= {"schools", "location", "locations", "keyword", "keywords", "item", "items"}
 
 
-class ListError(ValueError):
+class ListError(UserError):
     """A list request that cannot be carried out (message is safe to show)."""
 
 
@@ -114,7 +115,7 @@ def create_list(user_id: int, name: str, category: str, description: str = "") -
     if category not in CATEGORIES:
         raise ListError("Choose a category for the list")
     try:
-        with transaction() as conn:
+        with unit_of_work() as conn:
             row = conn.execute(
                 "INSERT INTO filter_lists (name, category, description, created_by)"
                 " VALUES (%s, %s, %s, %s) RETURNING id",
@@ -131,7 +132,7 @@ def create_list(user_id: int, name: str, category: str, description: str = "") -
 def rename_list(user_id: int, list_id: int, name: str, description: str) -> None:
     name = _check_name(name)
     try:
-        with transaction() as conn:
+        with unit_of_work() as conn:
             cur = conn.execute(
                 "UPDATE filter_lists SET name = %s, description = %s, updated_at = now()"
                 " WHERE id = %s",
@@ -146,7 +147,7 @@ def rename_list(user_id: int, list_id: int, name: str, description: str) -> None
 
 
 def delete_list(user_id: int, list_id: int) -> None:
-    with transaction() as conn:
+    with unit_of_work() as conn:
         cur = conn.execute("DELETE FROM filter_lists WHERE id = %s", (list_id,))
         if cur.rowcount != 1:
             raise ListError("No such list")
@@ -158,7 +159,7 @@ def list_lists() -> list[FilterList]:
     """All lists with their item counts (shared read, cached until a list changes)."""
 
     def compute() -> list[FilterList]:
-        with transaction() as conn, conn.cursor(row_factory=class_row(FilterList)) as cur:
+        with unit_of_work() as conn, conn.cursor(row_factory=class_row(FilterList)) as cur:
             cur.execute(LIST_SQL + " ORDER BY l.category, lower(l.name)")
             return cur.fetchall()
 
@@ -166,13 +167,13 @@ def list_lists() -> list[FilterList]:
 
 
 def get_list(list_id: int) -> FilterList | None:
-    with transaction() as conn, conn.cursor(row_factory=class_row(FilterList)) as cur:
+    with unit_of_work() as conn, conn.cursor(row_factory=class_row(FilterList)) as cur:
         cur.execute(LIST_SQL + " WHERE l.id = %s", (list_id,))
         return cur.fetchone()
 
 
 def list_items(list_id: int, limit: int = 2000) -> list[FilterItem]:
-    with transaction() as conn, conn.cursor(row_factory=class_row(FilterItem)) as cur:
+    with unit_of_work() as conn, conn.cursor(row_factory=class_row(FilterItem)) as cur:
         cur.execute(
             "SELECT id, value, normalized FROM filter_items WHERE list_id = %s"
             " ORDER BY lower(value), id LIMIT %s",
@@ -228,7 +229,7 @@ def _write_items(
     source: str | None = None,
     source_ref: str | None = None,
 ) -> AddReport:
-    with transaction() as conn:
+    with unit_of_work() as conn:
         category = _category(conn, list_id)
         pairs, skipped = _prepared(category, values)
         removed = 0
@@ -266,7 +267,7 @@ def add_items(user_id: int, list_id: int, values: Iterable[str]) -> AddReport:
 
 
 def remove_items(user_id: int, list_id: int, item_ids: list[int]) -> int:
-    with transaction() as conn:
+    with unit_of_work() as conn:
         removed = conn.execute(
             "DELETE FROM filter_items WHERE list_id = %s AND id = ANY(%s::bigint[])",
             (list_id, item_ids),

@@ -15,10 +15,10 @@ from typing import Any
 
 import redis
 
-from services.cache import cache_key
+from services.core.cache import cache_key
+from services.core.redis_client import get_redis
 from services.grid.query import GridQuery
 from services.grid.sorting import SortKey, decode_values, encode_values
-from services.redis_client import get_redis
 
 log = logging.getLogger(__name__)
 BOUNDARY_TTL_S = 900

@@ -20,8 +20,10 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from services.cache import data_version
-from services.db import transaction
+from services.core.cache import data_version
+from services.core.db import unit_of_work
+from services.core.send_once import send_task_once
+from services.core.settings import get_settings
 from services.grid import jumpmap
 from services.grid.columns import TABLE
 from services.grid.pages import (
@@ -37,8 +39,6 @@ from services.grid.pages import (
 from services.grid.params import Params
 from services.grid.query import GridQuery, where_clause
 from services.grid.urlstate import query_to_url_params, url_params_to_query
-from services.send_once import send_task_once
-from services.settings import get_settings
 
 TASK_NAME = "sourcingx.grid_exact_count"
 FLAG_PREFIX = "sx:grid:countflag:"
@@ -84,7 +84,7 @@ def count_within(query: GridQuery, budget_ms: int) -> int | None:
     params = Params()
     stmt = count_statement(query, params)
     try:
-        with transaction() as conn:
+        with unit_of_work() as conn:
             # LOCAL: the pooled connection gets its usual timeout back at the end of this block.
             conn.execute(sql.SQL("SET LOCAL statement_timeout = {}").format(sql.Literal(timeout)))
             row = conn.execute(stmt, params.values, prepare=UNPREPARED).fetchone()
@@ -99,7 +99,7 @@ def estimate_rows(query: GridQuery) -> int:
     stmt = sql.SQL("EXPLAIN (FORMAT JSON) SELECT 1 FROM {} p WHERE {}").format(
         sql.Identifier(TABLE), where_clause(query, params)
     )
-    with transaction() as conn:
+    with unit_of_work() as conn:
         row = conn.execute(stmt, params.values, prepare=UNPREPARED).fetchone()
     plan: Any = row[0] if row else [{"Plan": {"Plan Rows": 0}}]
     if isinstance(plan, str):

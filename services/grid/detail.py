@@ -11,7 +11,7 @@ from typing import Any
 
 from psycopg.rows import dict_row
 
-from services.db import transaction
+from services.core.db import unit_of_work
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ def profile_detail(profile_id: int) -> ProfileDetail | None:
     if not 0 < profile_id < 2**63:
         return None
     args = {"id": profile_id}
-    with transaction() as conn, conn.cursor(row_factory=dict_row) as cur:
+    with unit_of_work() as conn, conn.cursor(row_factory=dict_row) as cur:
         head = cur.execute(PROFILE_SQL, args).fetchone()
         if head is None:
             return None

@@ -6,8 +6,10 @@ operator that was refused), so the page may show it as is; it never echoes long 
 
 from __future__ import annotations
 
+from services.core.errors import UserError
 
-class GridQueryError(ValueError):
+
+class GridQueryError(UserError):
     """A filter, sort, search or paging request outside what the grid allows."""
 
     def __init__(self, message: str) -> None:

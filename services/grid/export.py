@@ -16,13 +16,13 @@ from collections.abc import Iterator
 
 from psycopg import sql
 
-from services.db import direct_connection
+from services.core.db import direct_connection
+from services.core.settings import get_settings
 from services.grid.columns import COLUMNS, ROW_KEYS, TABLE
 from services.grid.errors import GridQueryError
 from services.grid.params import Params
 from services.grid.query import GridQuery, where_clause
 from services.grid.sorting import order_by, sort_keys
-from services.settings import get_settings
 
 FETCH_ROWS = 2000
 CHUNK_CHARS = 64 * 1024

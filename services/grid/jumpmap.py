@@ -23,14 +23,14 @@ from typing import Any
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from services.cache import data_version
-from services.db import transaction
+from services.core.cache import data_version
+from services.core.db import unit_of_work
+from services.core.send_once import send_task_once
 from services.grid import boundaries
 from services.grid.columns import TABLE
 from services.grid.params import Params
 from services.grid.query import GridQuery, parse_grid_query, where_clause
 from services.grid.sorting import key_values, order_by, sort_keys
-from services.send_once import send_task_once
 
 MIN_START_ROW = 2_000  # jumps shallower than this are cheap enough with OFFSET
 MIN_ROWS = 2_000
@@ -94,7 +94,7 @@ def build_map(args: dict[str, Any], version: int) -> int:
         w=where_clause(query, params),
         stride=stride,
     )
-    with transaction() as conn, conn.cursor(row_factory=dict_row) as cur:
+    with unit_of_work() as conn, conn.cursor(row_factory=dict_row) as cur:
         cur.execute(stmt, params.values)
         rows = cur.fetchall()
     if len(rows) * BLOCK < MIN_ROWS:
@@ -112,7 +112,7 @@ def _estimated_rows(query: GridQuery) -> int:
     known = cached_count(query, version) if version >= 0 else None
     if known is not None:
         return known
-    with transaction() as conn:
+    with unit_of_work() as conn:
         row = conn.execute(
             "SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE relname = %s", (TABLE,)
         ).fetchone()

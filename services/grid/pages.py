@@ -23,8 +23,8 @@ import redis
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from services.cache import cache_key, cached, data_version, get_cache, peek
-from services.db import transaction
+from services.core.cache import cache_key, cached, data_version, get_cache, peek
+from services.core.db import unit_of_work
 from services.grid import boundaries, jumpmap
 from services.grid.columns import TABLE, row_to_json, select_list
 from services.grid.errors import GridQueryError
@@ -93,7 +93,7 @@ def count_statement(query: GridQuery, params: Params) -> sql.Composed:
 def _count(query: GridQuery) -> int:
     params = Params()
     stmt = count_statement(query, params)
-    with transaction() as conn:
+    with unit_of_work() as conn:
         row = conn.execute(stmt, params.values, prepare=UNPREPARED).fetchone()
     return int(row[0]) if row else 0
 
@@ -155,7 +155,7 @@ def _check_range(start_row: int, end_row: int) -> None:
 
 
 def _run(stmt: sql.Composed, params: Params) -> list[dict[str, Any]]:
-    with transaction() as conn, conn.cursor(row_factory=dict_row) as cur:
+    with unit_of_work() as conn, conn.cursor(row_factory=dict_row) as cur:
         cur.execute(stmt, params.values, prepare=UNPREPARED)
         return cur.fetchall()
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from services.db import transaction
+from services.core.db import unit_of_work
 from services.grid.columns import COLUMNS, Column, row_to_json
 from services.grid.errors import GridQueryError
 from services.grid.filters import compile_filter_model, normalize_filter_model
@@ -107,7 +107,7 @@ def fetch_project_block(
         off=params.add(start_row),
         n=params.add(end_row - start_row),
     )
-    with transaction() as conn, conn.cursor(row_factory=dict_row) as cur:
+    with unit_of_work() as conn, conn.cursor(row_factory=dict_row) as cur:
         cur.execute(stmt, params.values, prepare=False)  # see pages.UNPREPARED
         rows = cur.fetchall()
         if len(rows) < end_row - start_row and (rows or start_row == 0):

@@ -19,10 +19,10 @@ import redis
 from psycopg import sql
 from psycopg.rows import class_row
 
-from services.cache import DEFAULT_TIMEOUT_S, cache_key, data_version, get_cache
-from services.db import transaction
+from services.core.cache import DEFAULT_TIMEOUT_S, cache_key, data_version, get_cache
+from services.core.db import unit_of_work
+from services.core.redis_client import get_redis
 from services.insights.filters import InsightsFilter
-from services.redis_client import get_redis
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -108,7 +108,7 @@ def cached_chart(
 
 def fetch_rows(query: sql.SQL | sql.Composed, params: Mapping[str, Any], cls: type[T]) -> list[T]:
     """Run one aggregate query and return its (few) rows as dataclasses."""
-    with transaction() as conn, conn.cursor(row_factory=class_row(cls)) as cur:
+    with unit_of_work() as conn, conn.cursor(row_factory=class_row(cls)) as cur:
         # Aggregates over a few hundred thousand rows: hashing them in memory instead of in
         # batches on disk (the 4 MB default spilled the funnel's joins to temp files).
         cur.execute("SET LOCAL work_mem = '32MB'")

@@ -14,6 +14,8 @@ from typing import Any, Literal
 
 from psycopg import sql
 
+from services.core.errors import UserError
+
 Grain = Literal["day", "week"]
 GRAINS: tuple[Grain, ...] = ("day", "week")
 DEFAULT_DAYS = 30
@@ -22,7 +24,7 @@ MAX_RANGE_DAYS = 731
 MAX_PARAM_LENGTH = 40
 
 
-class InsightsFilterError(ValueError):
+class InsightsFilterError(UserError):
     """A filter value that cannot be used (message is safe to show)."""
 
 

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 from psycopg import sql
 
+from services.core.settings import get_settings
 from services.insights.common import cached_chart, fetch_rows
 from services.insights.filters import InsightsFilter
-from services.settings import get_settings
 
 ANY_DAY = dt.date(2000, 1, 1)
 

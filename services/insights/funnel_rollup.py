@@ -30,9 +30,9 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import class_row
 
-from services.db import transaction
+from services.core.db import unit_of_work
+from services.core.send_once import release, send_task_once
 from services.insights.filters import InsightsFilter, where
-from services.send_once import release, send_task_once
 
 T = TypeVar("T")
 TASK_NAME = "sourcingx.funnel_refresh"
@@ -188,7 +188,7 @@ def refresh_dirty(limit: int | None = None, project_id: int | None = None) -> in
     taken: list[int] = []
     refreshed = 0
     while limit is None or refreshed < limit:
-        with transaction() as conn:
+        with unit_of_work() as conn:
             conn.execute(WORK_MEM)
             outcome = refresh_next(conn, taken, project_id)
         if outcome is None:
@@ -237,7 +237,7 @@ def read(f: InsightsFilter, row: type[T]) -> list[T]:
     """The funnel for `f` as `row`s (FunnelRow): the team row first (when any candidate
     matches), then one row per project by name; equal to the full query over the same data."""
     refresh_dirty(project_id=f.project_id)  # bounded: one project's memberships per mark
-    with transaction() as conn:
+    with unit_of_work() as conn:
         # One snapshot for the marks and the rows, so each project is counted one way only.
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         conn.execute(WORK_MEM)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from services.db import transaction
+from services.core.db import unit_of_work
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,7 @@ class FilterOptions:
 
 
 def filter_options() -> FilterOptions:
-    with transaction() as conn:
+    with unit_of_work() as conn:
         projects = conn.execute("SELECT id, name FROM projects ORDER BY name, id").fetchall()
         users = conn.execute(
             "SELECT id, CASE WHEN name = '' THEN email ELSE name END FROM users ORDER BY 2, id"

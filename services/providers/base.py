@@ -15,7 +15,7 @@ from typing import Generic, TypeVar
 
 import redis
 
-from services import metrics
+from services.core import metrics
 from services.providers.config import Provider, ProviderConfig, load_config
 from services.providers.errors import ProviderError, RateLimited
 from services.providers.metering import Budget, CallContext, Reservation, UsageRow, record_usage

@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from services.core.settings import Settings, get_settings
 from services.providers.errors import NotConfigured, register_secret
-from services.settings import Settings, get_settings
 
 Provider = Literal["phantombuster", "crustdata", "salesql", "openai", "sheets"]
 PROVIDERS: tuple[Provider, ...] = ("phantombuster", "crustdata", "salesql", "openai", "sheets")

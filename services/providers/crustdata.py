@@ -27,11 +27,11 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from services.providers import http
 from services.providers.base import Metered, Operation, ProviderClient
 from services.providers.errors import (
-    AuthError,
     BudgetExceeded,
     MalformedResponse,
     NotConfigured,
     PermanentError,
+    ProviderAuthError,
     ProviderError,
     QuotaExhausted,
     RetriesExhausted,
@@ -54,7 +54,7 @@ _FIELD_CREDITS = {
 }
 T = TypeVar("T")
 # Errors that hold for the whole account: later batches would fail the same way, so stop.
-_ACCOUNT_WIDE = (AuthError, QuotaExhausted, BudgetExceeded, NotConfigured)
+_ACCOUNT_WIDE = (ProviderAuthError, QuotaExhausted, BudgetExceeded, NotConfigured)
 
 
 def _none_as_empty(value: Any) -> Any:

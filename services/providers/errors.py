@@ -114,7 +114,7 @@ class PermanentError(ProviderError):
     usage_status = "failed"
 
 
-class AuthError(PermanentError):
+class ProviderAuthError(PermanentError):
     """401/403: the key is wrong, revoked or lacks the scope."""
 
     usage_status = "auth_error"

@@ -17,12 +17,12 @@ from typing import Any
 import httpx
 import httpx2
 
-from services.per_process import PerProcess
+from services.core.per_process import PerProcess
 from services.providers.config import ProviderConfig
 from services.providers.errors import (
-    AuthError,
     BadRequest,
     MalformedResponse,
+    ProviderAuthError,
     ProviderError,
     ProviderTimeout,
     ProviderUnavailable,
@@ -210,7 +210,7 @@ def classify(cfg: ProviderConfig, response: httpx.Response) -> ProviderError | N
         retry_after = retry_after_from(response.headers)
         return ProviderUnavailable(p, message, http_status=status, retry_after=retry_after)
     if status in (401, 403):
-        return AuthError(p, message, http_status=status)
+        return ProviderAuthError(p, message, http_status=status)
     if status == 402:
         return QuotaExhausted(p, message, http_status=status)
     return BadRequest(p, message, http_status=status)

@@ -21,8 +21,8 @@ import psycopg
 import redis
 from psycopg import errors as pg_errors
 
-from services.db import transaction
-from services.redis_client import get_redis
+from services.core.db import unit_of_work
+from services.core.redis_client import get_redis
 
 log = logging.getLogger(__name__)
 
@@ -192,7 +192,7 @@ class AgentLeases:
 
     def _mark_running(self, lease: Lease) -> ClaimResult:
         reclaimed: int | None = None
-        with transaction() as conn:
+        with unit_of_work() as conn:
             for _ in range(2):
                 try:
                     with conn.transaction():
@@ -243,7 +243,7 @@ class AgentLeases:
         """Set the search's final status (when given), free the agent, and return the search id
         at the head of the queue, which the caller should launch next."""
         if final_status is not None:
-            with transaction() as conn:
+            with unit_of_work() as conn:
                 conn.execute(
                     "UPDATE searches SET status = %(s)s, error = %(e)s, "
                     "finished_at = CASE WHEN %(s)s IN ('done', 'failed', 'cancelled') "

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 import psycopg
 import redis
 
-from services.db import transaction
+from services.core.db import unit_of_work
+from services.core.redis_client import get_redis
 from services.providers.errors import BudgetExceeded, redact
-from services.redis_client import get_redis
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ def record_usage(ctx: CallContext, row: UsageRow) -> None:
     cost money), and failing it now would make the caller repeat and pay again.
     """
     try:
-        with transaction() as conn:
+        with unit_of_work() as conn:
             conn.execute(
                 """
                 INSERT INTO api_usage (user_id, project_id, job_id, provider, operation, units,
@@ -115,7 +115,7 @@ _SPENT_SQL = {
 
 def spent_today(provider: str, metric: str) -> float:
     """The day's (UTC) metered units or dollars for a provider, from api_usage."""
-    with transaction() as conn:
+    with unit_of_work() as conn:
         row = conn.execute(_SPENT_SQL[metric], (provider, _utc_midnight())).fetchone()
     return float(row[0]) if row else 0.0
 

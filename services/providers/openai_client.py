@@ -24,11 +24,11 @@ from services.providers import http
 from services.providers.base import Metered, Operation, ProviderClient
 from services.providers.config import Prices
 from services.providers.errors import (
-    AuthError,
     BadRequest,
     MalformedResponse,
     ModelRefusal,
     NotRetryable,
+    ProviderAuthError,
     ProviderError,
     ProviderTimeout,
     ProviderUnavailable,
@@ -257,5 +257,5 @@ def map_sdk_error(provider: str, exc: openai.APIError) -> ProviderError:
         retry_after = http.retry_after_from(exc.response.headers)
         return ProviderUnavailable(provider, message, http_status=status, retry_after=retry_after)
     if status in (401, 403):
-        return AuthError(provider, message, http_status=status)
+        return ProviderAuthError(provider, message, http_status=status)
     return BadRequest(provider, message, http_status=status)

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 import redis
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from services.db import transaction
+from services.core.db import unit_of_work
 from services.providers import http
 from services.providers.base import Metered, Operation, ProviderClient
 from services.providers.errors import AgentBusy, BudgetExceeded, MalformedResponse, ProviderError
@@ -456,7 +456,7 @@ def start_search(
     except ProviderError as exc:
         leases.release(claim.lease, final_status="failed", error=exc.reason)
         raise
-    with transaction() as conn:
+    with unit_of_work() as conn:
         conn.execute(
             "UPDATE searches SET container_id = %s WHERE id = %s", (container_id, search_id)
         )

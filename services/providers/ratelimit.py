@@ -26,8 +26,8 @@ from typing import Literal
 
 import redis
 
+from services.core.redis_client import get_redis
 from services.providers.errors import RateLimited
-from services.redis_client import get_redis
 
 log = logging.getLogger(__name__)
 

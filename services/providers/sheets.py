@@ -15,9 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from services.providers import http
 from services.providers.base import Metered, Operation, ProviderClient
 from services.providers.errors import (
-    AuthError,
     BadRequest,
     MalformedResponse,
+    ProviderAuthError,
     ProviderError,
     register_secret,
 )
@@ -45,7 +45,7 @@ def _explain(error: ProviderError, response: Any, with_oauth: bool) -> ProviderE
             "the sheet is private: share it as 'anyone with the link can view', or use a"
             " service account the sheet is shared with"
         )
-    return AuthError(
+    return ProviderAuthError(
         error.provider, f"{message} (Google: HTTP 403 PERMISSION_DENIED)", http_status=403
     )
 

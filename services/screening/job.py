@@ -36,14 +36,15 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from services import jobs
-from services.cache import bump_data_version
-from services.db import transaction
+from services.core.cache import bump_data_version
+from services.core.db import unit_of_work
 from services.insights import funnel_rollup
 from services.jobs import Job, JobError, Requeue
+from services.jobs.kinds import job_kind
 from services.providers.errors import (
-    AuthError,
     BudgetExceeded,
     NotConfigured,
+    ProviderAuthError,
     ProviderError,
     QuotaExhausted,
     RateLimited,
@@ -60,7 +61,7 @@ PENDING_BATCH = 200
 BUMP_EVERY_S = 2.0
 MAX_CONCURRENCY = 16
 # Account-wide refusals: every further call would fail the same way, so the job stops.
-STOPPING = (BudgetExceeded, QuotaExhausted, AuthError, NotConfigured)
+STOPPING = (BudgetExceeded, QuotaExhausted, ProviderAuthError, NotConfigured)
 
 
 def concurrency() -> int:
@@ -98,7 +99,7 @@ def start_screening(
     }
     if scope == "selection":
         params["profile_ids"] = ids
-    with transaction() as conn:
+    with unit_of_work() as conn:
         # One screening job per project at a time: two would race for the same rows.
         conn.execute("SELECT 1 FROM projects WHERE id = %s FOR UPDATE", (project_id,))
         busy = conn.execute(
@@ -120,7 +121,7 @@ def start_screening(
                 "or screen all members"
             )
         job_id = jobs.insert_job(conn, "screening", params, user_id, project_id)
-    jobs.enqueue(job_id)
+        jobs.enqueue_after_commit(job_id)
     return job_id
 
 
@@ -237,7 +238,7 @@ class Tally:
 def _pending(job_id: int) -> Iterator[Work]:
     after = 0
     while True:
-        with transaction() as conn, conn.cursor(row_factory=dict_row) as cur:
+        with unit_of_work() as conn, conn.cursor(row_factory=dict_row) as cur:
             cur.execute(PENDING_SQL, {"job": job_id, "after": after, "limit": PENDING_BATCH})
             rows = cur.fetchall()
         if not rows:
@@ -331,7 +332,7 @@ def _message(version: pr.PromptVersion, tally: Tally) -> str:
 
 def _commit(job_id: int, version: pr.PromptVersion, outcome: Outcome, tally: Tally) -> None:
     """One result, committed with the job's absolute progress and running cost."""
-    with transaction() as conn:
+    with unit_of_work() as conn:
         result = _save(conn, job_id, outcome)
         if result == "done":
             tally.done += 1
@@ -342,6 +343,7 @@ def _commit(job_id: int, version: pr.PromptVersion, outcome: Outcome, tally: Tal
         jobs.set_progress(conn, job_id, tally.done, tally.failed, message=_message(version, tally))
 
 
+@job_kind("screening")
 def run_screening(job: Job) -> None:
     """The `screening` job (params: project_id, prompt_version_id, scope[, profile_ids])."""
     from services.providers.openai_client import OpenAIClient
@@ -350,7 +352,7 @@ def run_screening(job: Job) -> None:
     version = pr.get_version(int(job.params["prompt_version_id"]))
     if version is None:
         raise JobError("The prompt version of this job no longer exists")
-    with transaction() as conn:
+    with unit_of_work() as conn:
         _claim(conn, job, project_id, version.id)
         total, tally = _tally(conn, job.id)
         jobs.set_total(conn, job.id, total)
@@ -402,7 +404,7 @@ def run_screening(job: Job) -> None:
 
 def _fail_rest(job_id: int, error: ProviderError) -> None:
     """After an account-wide refusal, the job's pending rows become failed with that reason."""
-    with transaction() as conn:
+    with unit_of_work() as conn:
         conn.execute(
             "UPDATE screenings SET status = 'failed', error = %s, updated_at = now()"
             " WHERE job_id = %s AND status = 'pending'",

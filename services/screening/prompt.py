@@ -20,8 +20,8 @@ from psycopg.types.json import Jsonb
 from pydantic import BaseModel, ConfigDict, Field
 
 from services import audit
-from services.cache import bump_data_version
-from services.db import transaction
+from services.core.cache import bump_data_version
+from services.core.db import unit_of_work
 from services.jobs import JobError
 
 MAX_ITEMS = 20
@@ -183,7 +183,7 @@ def save_criteria(
     if criteria.empty:
         raise JobError("Enter at least one criterion or a note")
     model = (model or default_model()).strip()[:100]
-    with transaction() as conn:
+    with unit_of_work() as conn:
         # Lock the project row so two saves cannot both become version n+1.
         project = conn.execute(
             "SELECT name FROM projects WHERE id = %s FOR UPDATE", (project_id,)
@@ -223,7 +223,7 @@ def save_criteria(
 
 
 def latest_version(project_id: int) -> PromptVersion | None:
-    with transaction() as conn:
+    with unit_of_work() as conn:
         row = conn.execute(
             VERSION_SQL + " WHERE project_id = %s ORDER BY version DESC LIMIT 1", (project_id,)
         ).fetchone()
@@ -231,13 +231,13 @@ def latest_version(project_id: int) -> PromptVersion | None:
 
 
 def get_version(version_id: int) -> PromptVersion | None:
-    with transaction() as conn:
+    with unit_of_work() as conn:
         row = conn.execute(VERSION_SQL + " WHERE id = %s", (version_id,)).fetchone()
     return _version(row) if row else None
 
 
 def list_versions(project_id: int) -> list[PromptVersion]:
-    with transaction() as conn:
+    with unit_of_work() as conn:
         rows = conn.execute(
             VERSION_SQL + " WHERE project_id = %s ORDER BY version DESC", (project_id,)
         ).fetchall()
@@ -245,7 +245,7 @@ def list_versions(project_id: int) -> list[PromptVersion]:
 
 
 def current_criteria(project_id: int) -> Criteria:
-    with transaction() as conn:
+    with unit_of_work() as conn:
         row = conn.execute("SELECT criteria FROM projects WHERE id = %s", (project_id,)).fetchone()
     data = row[0] if row and isinstance(row[0], dict) else {}
     return Criteria(

@@ -9,8 +9,8 @@ from typing import Any
 from psycopg.rows import class_row
 
 from services import audit
-from services.cache import bump_data_version
-from services.db import transaction
+from services.core.cache import bump_data_version
+from services.core.db import unit_of_work
 from services.jobs import JobError
 
 MAX_NOTE = 1000
@@ -55,7 +55,7 @@ def verdicts(
     project_id: int, version_id: int, status: str | None = None, limit: int = 200
 ) -> list[Verdict]:
     """The newest verdicts of one prompt version (optionally only done/failed/pending)."""
-    with transaction() as conn, conn.cursor(row_factory=class_row(Verdict)) as cur:
+    with unit_of_work() as conn, conn.cursor(row_factory=class_row(Verdict)) as cur:
         cur.execute(
             RESULTS_SQL,
             {"project": project_id, "version": version_id, "status": status, "limit": limit},
@@ -73,7 +73,7 @@ class VersionCounts:
 
 
 def counts(project_id: int, version_id: int) -> VersionCounts:
-    with transaction() as conn:
+    with unit_of_work() as conn:
         row = conn.execute(
             "SELECT count(*) FILTER (WHERE status = 'pending'),"
             " count(*) FILTER (WHERE status = 'done'), count(*) FILTER (WHERE status = 'failed'),"
@@ -97,7 +97,7 @@ def set_override(user_id: int, screening_id: int, verdict: str, note: str = "") 
     if verdict not in ("agree", "disagree"):
         raise JobError("Choose agree or disagree")
     note = (note or "").strip()[:MAX_NOTE]
-    with transaction() as conn:
+    with unit_of_work() as conn:
         row = conn.execute(
             "SELECT status, project_id FROM screenings WHERE id = %s", (screening_id,)
         ).fetchone()
@@ -136,7 +136,7 @@ class Agreement:
 
 def agreement(project_id: int) -> Agreement:
     """How often recruiters agreed with the model's verdicts in this project (all versions)."""
-    with transaction() as conn:
+    with unit_of_work() as conn:
         row = conn.execute(
             "SELECT count(*), count(*) FILTER (WHERE o.verdict = 'agree'),"
             " count(*) FILTER (WHERE o.verdict = 'disagree')"
@@ -158,7 +158,7 @@ class Comparison:
 
 
 def compare(project_id: int, version_a: int, version_b: int) -> Comparison:
-    with transaction() as conn:
+    with unit_of_work() as conn:
         row = conn.execute(
             "SELECT count(*), count(*) FILTER (WHERE a.fit = b.fit),"
             " avg(b.score - a.score)::float"

@@ -14,6 +14,7 @@ import openai
 import pytest
 from openai.types.chat import ChatCompletion
 
+from services.core.settings import load_settings
 from services.enrichment import parse_person
 from services.providers import http
 from services.providers.config import SALESQL_PLANS, load_config, salesql_plan
@@ -26,9 +27,9 @@ from services.providers.crustdata import (
     parse_enrich_answer,
 )
 from services.providers.errors import (
-    AuthError,
     MalformedResponse,
     NotRetryable,
+    ProviderAuthError,
     QuotaExhausted,
     RateLimited,
     RetriesExhausted,
@@ -46,7 +47,6 @@ from services.providers.phantombuster import (
 )
 from services.providers.salesql import SalesqlAllowance, _parse_person, is_bare_429_exhaustion
 from services.providers.sheets import ValueRange, _explain
-from services.settings import load_settings
 from tests.contracts.shapes import contract
 
 SETTINGS = load_settings({"SANDBOX_URL": "http://127.0.0.1:9", "SECRET_KEY": "k" * 40})
@@ -304,6 +304,6 @@ def test_sheets_private_sheet_says_share_it_not_key_wrong() -> None:
     error = http.classify(_config("sheets"), response)
     assert error is not None
     explained = _explain(error, response, with_oauth=False)
-    assert isinstance(explained, AuthError) and "share it" in explained.message
+    assert isinstance(explained, ProviderAuthError) and "share it" in explained.message
     assert "service account" in explained.message
     assert isinstance(http.classify(_config("sheets"), _response(SH["rate_limited"])), RateLimited)

@@ -18,7 +18,7 @@ import httpx
 import pytest
 import redis as redis_lib
 
-from services.settings import get_settings
+from services.core.settings import get_settings
 
 PROVIDER_KEY_VARS = (
     "PHANTOMBUSTER_API_KEY",

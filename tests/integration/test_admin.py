@@ -264,7 +264,7 @@ def test_provider_status_shows_limits_and_budgets_never_keys(
 def test_audit_log_lists_filters_pages_and_exports(
     client: Any, db: psycopg.Connection, team: dict[str, int]
 ) -> None:
-    from services import audit_log
+    from services.audit import browse as audit_log
 
     for i in range(60):
         db.execute(

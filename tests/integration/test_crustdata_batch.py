@@ -12,7 +12,7 @@ import psycopg
 import pytest
 
 from services import enrichment, jobs
-from services.db import transaction
+from services.core.db import unit_of_work
 from services.enrichment import start_enrichment
 from tests.helpers import celery_worker, create_user, wait_for
 from tests.integration.sandbox_fixture import SandboxControl
@@ -83,7 +83,7 @@ def test_thirty_profiles_take_one_batch_job_instead_of_two_sync_calls(
 
 
 def _insert_job(user: int, project: int) -> int:
-    with transaction() as conn:
+    with unit_of_work() as conn:
         return jobs.insert_job(conn, "enrich", {"project_id": project}, user, project)
 
 

@@ -100,7 +100,7 @@ def seeded(migrated: str) -> dict[str, Any]:
     """The default demo (5,000 profiles, seed 42) seeded once for the chart tests."""
     import time
 
-    from services.redis_client import get_redis
+    from services.core.redis_client import get_redis
 
     with psycopg.connect(migrated, autocommit=True) as db:
         _empty(db)
@@ -176,7 +176,7 @@ def test_every_insights_chart_has_data_for_the_default_range(seeded: dict[str, A
 
 
 def test_history_timestamps_lie_in_the_90_days_before_now(seeded: dict[str, Any]) -> None:
-    from services.db import transaction
+    from services.core.db import unit_of_work
 
     checks = {
         "api_usage": "ts",
@@ -195,7 +195,7 @@ def test_history_timestamps_lie_in_the_90_days_before_now(seeded: dict[str, Any]
         "profile_tags": "added_at",
     }
     start = NOW - dt.timedelta(days=90)
-    with transaction() as conn:
+    with unit_of_work() as conn:
         for table, column in checks.items():
             row = conn.execute(f"SELECT min({column}), max({column}), count(*) FROM {table}")
             low, high, n = row.fetchone() or (None, None, 0)
@@ -206,10 +206,10 @@ def test_history_timestamps_lie_in_the_90_days_before_now(seeded: dict[str, Any]
 def test_searches_and_uploads_find_new_people_and_the_count_stays(
     seeded: dict[str, Any],
 ) -> None:
-    from services.db import transaction
+    from services.core.db import unit_of_work
 
     assert seeded["report"].profiles.requested == seeded["report"].profiles.inserted == 5000
-    with transaction() as conn:
+    with unit_of_work() as conn:
         rows = dict(conn.execute("SELECT source, count(*) FROM profiles GROUP BY 1").fetchall())
         found = conn.execute(
             "SELECT sum(new_count), sum(known_count) FROM searches WHERE status = 'done'"

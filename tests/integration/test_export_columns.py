@@ -7,7 +7,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from services.cache import bump_data_version
+from services.core.cache import bump_data_version
 from services.grid import fetch_block, parse_grid_query
 from services.grid.errors import GridQueryError
 from services.imports import import_upload, store_upload

@@ -20,11 +20,12 @@ import psutil
 import psycopg
 import pytest
 
-from services import embedded, jobs, migrate
-from services.cache import reset_cache
-from services.db import close_pool
-from services.redis_client import reset_redis
-from services.settings import get_settings
+from services import jobs
+from services.core import embedded, migrate
+from services.core.cache import reset_cache
+from services.core.db import close_pool
+from services.core.redis_client import reset_redis
+from services.core.settings import get_settings
 from tests.helpers import (
     ROOT,
     answers,
@@ -164,17 +165,17 @@ def test_postgres_restart_pool_reconnects_and_nothing_hangs(
     try:
         migrate.upgrade(url)
         _use(monkeypatch, DATABASE_URL=url)
-        from services.db import transaction
+        from services.core.db import unit_of_work
 
-        with transaction() as conn:
+        with unit_of_work() as conn:
             assert conn.execute("SELECT 1").fetchone() == (1,)
         embedded.stop_postgres(var)
         started = time.monotonic()
-        with pytest.raises(psycopg.Error), transaction() as conn:
+        with pytest.raises(psycopg.Error), unit_of_work() as conn:
             conn.execute("SELECT 1")
         assert time.monotonic() - started < 15  # the pool timeout, not a hang
         embedded.start_postgres(var, stop_on_exit=False)
-        with transaction() as conn:  # the pool replaced its dead connections
+        with unit_of_work() as conn:  # the pool replaced its dead connections
             assert conn.execute("SELECT 1").fetchone() == (1,)
         assert overview().profiles == 0
     finally:

@@ -219,7 +219,7 @@ def test_a_deleted_project_drops_its_mark_and_rows(db: psycopg.Connection, three
 def test_the_migration_marks_existing_projects_and_round_trips(
     db: psycopg.Connection, migrated: str, three: None
 ) -> None:
-    from services import migrate
+    from services.core import migrate
 
     migrate.downgrade(migrated, "0009")
     tables = "SELECT count(*) FROM pg_tables WHERE tablename LIKE 'funnel%'"
@@ -256,10 +256,10 @@ def test_jobs_enqueue_one_refresh_at_a_time_and_a_worker_runs_it(
 def test_an_unreachable_redis_never_fails_the_caller(
     db: psycopg.Connection, three: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from services.cache import reset_cache
-    from services.db import close_pool
-    from services.redis_client import reset_redis
-    from services.settings import get_settings
+    from services.core.cache import reset_cache
+    from services.core.db import close_pool
+    from services.core.redis_client import reset_redis
+    from services.core.settings import get_settings
 
     monkeypatch.setenv("REDIS_URL", f"redis://127.0.0.1:{free_port()}/0")
     get_settings.cache_clear()

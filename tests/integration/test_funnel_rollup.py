@@ -16,8 +16,8 @@ import pytest
 from psycopg import sql
 
 from services import erasure, jobs, projects, stages
-from services.cache import bump_data_version
 from services.contacts import set_shortlisted
+from services.core.cache import bump_data_version
 from services.filters import apply, lists
 from services.imports import import_upload, store_upload
 from services.insights import InsightsFilter, funnel, funnel_rollup
@@ -104,9 +104,9 @@ def _filters_job(ids: dict[str, int]) -> None:
 
 
 def _job(kind: str, project_id: int, user_id: int) -> int:
-    from services.db import transaction
+    from services.core.db import unit_of_work
 
-    with transaction() as conn:  # not enqueued: this test runs it here
+    with unit_of_work() as conn:  # not enqueued: this test runs it here
         return jobs.insert_job(conn, kind, {"project_id": project_id}, user_id, project_id)
 
 

@@ -19,8 +19,9 @@ from psycopg import sql
 
 from celery_app import celery
 from layouts import profiles as page
-from services.cache import bump_data_version, data_version
-from services.db import transaction
+from services.core.cache import bump_data_version, data_version
+from services.core.db import unit_of_work
+from services.core.settings import get_settings
 from services.grid import (
     boundaries,
     count_rows,
@@ -31,7 +32,6 @@ from services.grid import (
     parse_grid_query,
 )
 from services.grid.query import GridQuery
-from services.settings import get_settings
 from tasks.grid import grid_exact_count
 from tests.helpers import (
     celery_worker,
@@ -135,7 +135,7 @@ def test_a_count_over_budget_is_cancelled_estimated_then_counted_exactly_by_the_
     # cancelled (None comes only from QueryCanceled) and the pooled session keeps its timeout.
     assert counting.count_within(query, 60_000) == total
     assert counting.count_within(query, 1) is None
-    with transaction() as conn:
+    with unit_of_work() as conn:
         row = conn.execute("SHOW statement_timeout").fetchone()
     assert row == ("15s",)  # DB_STATEMENT_TIMEOUT_MS's default, back after SET LOCAL
 

@@ -19,7 +19,7 @@ import pytest
 import redis as redis_lib
 from psycopg import sql
 
-from services.cache import bump_data_version, data_version
+from services.core.cache import bump_data_version, data_version
 from services.grid import (
     COLUMNS,
     ROW_KEYS,

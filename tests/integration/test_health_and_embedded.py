@@ -19,10 +19,10 @@ from urllib.parse import urlencode
 import psycopg
 import pytest
 
-from services import embedded
-from services.cache import reset_cache
-from services.redis_client import reset_redis
-from services.settings import get_settings
+from services.core import embedded
+from services.core.cache import reset_cache
+from services.core.redis_client import reset_redis
+from services.core.settings import get_settings
 from tests.helpers import ROOT, csrf_from
 
 

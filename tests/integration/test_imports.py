@@ -460,15 +460,15 @@ def test_the_reasons_download_needs_a_login_and_the_right_project(db: psycopg.Co
 def test_an_import_job_reports_skips_as_skipped_not_failed(db: psycopg.Connection) -> None:
     from callbacks.jobs import counts_text
     from services import jobs
-    from services.db import transaction
-    from services.pipeline_jobs import run_import
+    from services.core.db import unit_of_work
+    from services.imports import run_import
 
     project = _project(db)
     people = [f"https://www.linkedin.com/in/p-{i}" for i in range(10)]
     text = "profileUrl\n" + "\n".join(people + people + people[:3]) + "\n"  # 23 rows, 10 people
     upload_id, _fmt, rows = store_upload(project, "repeats.csv", text.encode(), None, 10_000_000)
     assert rows == 23
-    with transaction() as conn:
+    with unit_of_work() as conn:
         job_id = jobs.insert_job(conn, "import_csv", {"upload_id": upload_id, "rows": rows}, None)
     job = jobs.claim(job_id)
     assert job is not None

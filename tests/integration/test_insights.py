@@ -264,8 +264,8 @@ def test_spend_per_day_user_project_and_budgets(dataset: dict[str, int]) -> None
 
 def test_freshness_buckets_and_due(dataset: dict[str, int]) -> None:
     """Ages 10, 100, 400, never, 50, never days against the freshness window."""
+    from services.core.settings import get_settings
     from services.insights import freshness
-    from services.settings import get_settings
 
     assert get_settings().enrichment_freshness_days == 90  # buckets 0-30-60-90-180-360
     rows = freshness.freshness(_filter())
@@ -462,7 +462,7 @@ def test_csv_download_matches_the_chart_and_is_formula_safe(
 def test_cache_key_follows_data_versions_and_hides_writes_until_bump(
     dataset: dict[str, int], db: psycopg.Connection
 ) -> None:
-    from services.cache import bump_data_version
+    from services.core.cache import bump_data_version
     from services.insights import funnel
     from services.insights.common import chart_key
 
@@ -488,7 +488,7 @@ def test_rendered_view_is_cached_with_its_rows_and_follows_the_version(
     dataset: dict[str, int], db: psycopg.Connection
 ) -> None:
     from services import insights
-    from services.cache import bump_data_version
+    from services.core.cache import bump_data_version
 
     renders: list[int] = []
 

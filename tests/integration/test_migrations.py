@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import psycopg
 
-from services import migrate
+from services.core import migrate
 
 EXPECTED_TABLES = {
     "users",

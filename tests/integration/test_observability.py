@@ -10,7 +10,7 @@ import psycopg
 import pytest
 
 from services import jobs
-from services.logs import REQUEST_ID, JsonFormatter
+from services.core.logs import REQUEST_ID, JsonFormatter
 from tests.helpers import create_user, dash_post, login, output_key
 from web.observability import callback_label
 

@@ -16,9 +16,9 @@ import psycopg
 import pytest
 
 from services import contacts, jobs, searches
+from services.core.settings import get_settings
 from services.enrichment import start_enrichment
 from services.providers.phantombuster import webhook_token
-from services.settings import get_settings
 from tests.helpers import (
     ROOT,
     answers,

@@ -10,7 +10,7 @@ import pytest
 from pydantic import BaseModel
 
 from services.providers.crustdata import CrustdataClient
-from services.providers.errors import AuthError, BudgetExceeded
+from services.providers.errors import BudgetExceeded, ProviderAuthError
 from services.providers.openai_client import OpenAIClient
 from services.providers.phantombuster import PhantomBusterClient
 from services.providers.salesql import SalesqlClient
@@ -83,7 +83,7 @@ def test_failed_calls_give_back_their_reservation(env, monkeypatch) -> None:
     monkeypatch.setenv("SALESQL_DAILY_BUDGET", "1")
     ctl.configure("salesql", fail_next=["401"])
     client = SalesqlClient()
-    with pytest.raises(AuthError):
+    with pytest.raises(ProviderAuthError):
         client.enrich_person(ctx, "https://www.linkedin.com/in/c-1")
     assert client.enrich_person(ctx, "https://www.linkedin.com/in/c-2") is not None
 
@@ -135,7 +135,7 @@ def test_keys_never_appear_in_logs_errors_or_reprs(
     sandbox_url: str,
 ) -> None:
     ctl, db, ctx = env
-    from services.settings import get_settings
+    from services.core.settings import get_settings
 
     for name, value in KEYS.items():
         monkeypatch.setenv(name, value)
@@ -171,7 +171,7 @@ def test_keys_never_appear_in_logs_errors_or_reprs(
         lambda: clients[4].get_values(ctx, "s1", "A1:B2"),
     ]
     for call in calls:
-        with pytest.raises(AuthError) as info:
+        with pytest.raises(ProviderAuthError) as info:
             call()
         texts += [str(info.value), repr(info.value), info.value.reason]
         call()  # the fault is used up: now a success

@@ -9,8 +9,8 @@ import pytest
 
 from services.providers.crustdata import CrustdataClient
 from services.providers.errors import (
-    AuthError,
     MalformedResponse,
+    ProviderAuthError,
     ProviderTimeout,
     ProviderUnavailable,
     RateLimited,
@@ -75,7 +75,7 @@ def test_stated_wait_beyond_total_budget_fails_fast_with_the_wait(env) -> None:
 def test_permanent_errors_are_not_retried(env, fault: str) -> None:
     ctl, db, ctx = env
     ctl.configure("crustdata", fail_next=[fault, fault, fault])
-    with pytest.raises(AuthError if fault == "401" else Exception) as info:
+    with pytest.raises(ProviderAuthError if fault == "401" else Exception) as info:
         CrustdataClient().enrich_batch(ctx, [URL])
     assert not getattr(info.value, "retryable", True)
     assert ctl.requests("crustdata") == 1

@@ -270,7 +270,7 @@ def test_malformed_and_oversized_uploads_are_refused_with_a_message(
     assert "damaged" in upload(data_url(b"PK\x03\x04zip"), "people.xlsx")
     assert "not a CSV or Excel file" in upload(data_url(b"\x89PNG\r\n\x1a\n" + bytes(64)), "a.csv")
     monkeypatch.setenv("UPLOAD_MAX_BYTES", "1000")
-    from services.settings import get_settings
+    from services.core.settings import get_settings
 
     get_settings.cache_clear()
     try:

@@ -12,7 +12,7 @@ import pytest
 
 from layouts import project_pipeline as page
 from services import stages
-from services.cache import data_version
+from services.core.cache import data_version
 from services.grid.project_view import fetch_project_block
 from services.insights import InsightsFilter, funnel
 from tests.helpers import create_user, dash_post, login

@@ -11,7 +11,7 @@ import pytest
 
 from layouts import profile_detail as panel
 from services import tags_notes
-from services.cache import data_version
+from services.core.cache import data_version
 from services.grid import (
     GridQueryError,
     count_rows,

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from services import per_process
-from services.per_process import PerProcess
+from services.core import per_process
+from services.core.per_process import PerProcess
 
 
 def test_made_once_per_process_and_again_after_a_fork(monkeypatch: pytest.MonkeyPatch) -> None:

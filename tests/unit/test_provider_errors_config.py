@@ -6,12 +6,13 @@ import time
 
 import pytest
 
+from services.core.settings import load_settings
 from services.providers.config import SANDBOX_KEY, load_config
 from services.providers.errors import (
-    AuthError,
     BudgetExceeded,
     NotConfigured,
     PermanentError,
+    ProviderAuthError,
     ProviderTimeout,
     RateLimited,
     RetriesExhausted,
@@ -20,15 +21,16 @@ from services.providers.errors import (
     register_secret,
 )
 from services.providers.retry import RetryPolicy, call_with_retries, next_wait
-from services.settings import load_settings
 
 BASE = {"SECRET_KEY": "k" * 40}
 
 
 def test_error_families() -> None:
     assert issubclass(RateLimited, RetryLater) and issubclass(ProviderTimeout, RetryLater)
-    assert issubclass(AuthError, PermanentError) and issubclass(BudgetExceeded, PermanentError)
-    assert RateLimited("x", "m").retryable and not AuthError("x", "m").retryable
+    assert issubclass(ProviderAuthError, PermanentError) and issubclass(
+        BudgetExceeded, PermanentError
+    )
+    assert RateLimited("x", "m").retryable and not ProviderAuthError("x", "m").retryable
     last = RateLimited("crustdata", "429", retry_after=7)
     exhausted = RetriesExhausted(last, 4)
     assert exhausted.retry_after == 7 and exhausted.attempts == 4 and "429" in exhausted.reason
@@ -38,7 +40,9 @@ def test_redaction_of_registered_and_bearer_secrets() -> None:
     register_secret("sk-live-abcdef123456")
     text = redact("bad key sk-live-abcdef123456; header Bearer zzzzzzzzzzzz1234")
     assert "sk-live-abcdef123456" not in text and "zzzzzzzzzzzz1234" not in text
-    assert "sk-live-abcdef123456" not in str(AuthError("openai", "echo sk-live-abcdef123456"))
+    assert "sk-live-abcdef123456" not in str(
+        ProviderAuthError("openai", "echo sk-live-abcdef123456")
+    )
 
 
 def test_base_url_resolution_and_repr() -> None:
@@ -95,10 +99,10 @@ def test_call_with_retries_paths() -> None:
 
     def permanent(attempt: int) -> str:
         seen.append(attempt)
-        raise AuthError("p", "bad key")
+        raise ProviderAuthError("p", "bad key")
 
     seen.clear()
-    with pytest.raises(AuthError):
+    with pytest.raises(ProviderAuthError):
         call_with_retries(permanent, policy)
     assert seen == [1]
 

@@ -8,17 +8,17 @@ import time
 import httpx
 import pytest
 
+from services.core.settings import load_settings
 from services.providers import http
 from services.providers.config import load_config
 from services.providers.errors import (
-    AuthError,
     BadRequest,
     MalformedResponse,
+    ProviderAuthError,
     ProviderUnavailable,
     QuotaExhausted,
     RateLimited,
 )
-from services.settings import load_settings
 
 CFG = load_config(
     "salesql", load_settings({"SANDBOX_URL": "http://127.0.0.1:9", "SECRET_KEY": "k" * 40}), env={}
@@ -74,8 +74,8 @@ def _resp(
         (500, ProviderUnavailable),
         (502, ProviderUnavailable),
         (408, ProviderUnavailable),
-        (401, AuthError),
-        (403, AuthError),
+        (401, ProviderAuthError),
+        (403, ProviderAuthError),
         (402, QuotaExhausted),
         (400, BadRequest),
         (422, BadRequest),

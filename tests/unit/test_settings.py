@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from services.settings import SettingsError, check_secret_key, load_settings
+from services.core.settings import SettingsError, check_secret_key, load_settings
 
 STRONG = "k3Y-9f8Q2mZx7Lw4Tn6Rb1Vc5Hs0Jd8PgE2yUa"
 

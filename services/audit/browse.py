@@ -16,15 +16,16 @@ from typing import Any
 from psycopg import sql
 from psycopg.rows import class_row
 
-from services.db import direct_connection, transaction
-from services.settings import get_settings
+from services.core.db import direct_connection, unit_of_work
+from services.core.errors import UserError
+from services.core.settings import get_settings
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
 MAX_TEXT = 100
 
 
-class AuditFilterError(ValueError):
+class AuditFilterError(UserError):
     """A filter value that cannot be used (message is safe to show)."""
 
 
@@ -148,7 +149,7 @@ def list_entries(f: AuditFilter, before_id: int | None = None, limit: int = PAGE
     limit = max(1, min(limit, MAX_PAGE_SIZE))
     where, params = _where(f, before_id)
     query = sql.SQL(LIST_SQL).format(where=where)
-    with transaction() as conn, conn.cursor(row_factory=class_row(AuditEntry)) as cur:
+    with unit_of_work() as conn, conn.cursor(row_factory=class_row(AuditEntry)) as cur:
         cur.execute(query, {**params, "limit": limit + 1})
         rows = cur.fetchall()
     more = len(rows) > limit
@@ -158,7 +159,7 @@ def list_entries(f: AuditFilter, before_id: int | None = None, limit: int = PAGE
 
 def actions() -> list[str]:
     """The actions recorded so far, for the filter's choices."""
-    with transaction() as conn:
+    with unit_of_work() as conn:
         return [
             str(r[0])
             for r in conn.execute("SELECT DISTINCT action FROM audit_log ORDER BY 1").fetchall()

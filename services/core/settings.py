@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 MIN_SECRET_LENGTH = 32
 # Values that have shipped as "defaults" in tutorials and templates; a key equal to one of them is
 # as good as public (see Superset CVE-2023-27524).

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import os
 
-from services import embedded
-from services.settings import Settings
+from services.core import embedded
+from services.core.settings import Settings
 
 
 def resolve_service_urls(settings: Settings, *, stop_on_exit: bool = False) -> tuple[str, str]:

@@ -7,8 +7,8 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
-from services.db import database_url
-from services.settings import PROJECT_ROOT
+from services.core.db import database_url
+from services.core.settings import PROJECT_ROOT
 
 
 def sqlalchemy_url(url: str | None = None) -> str:

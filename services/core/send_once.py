@@ -14,7 +14,7 @@ from typing import Any
 
 import redis
 
-from services.redis_client import get_redis
+from services.core.redis_client import get_redis
 
 log = logging.getLogger(__name__)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import redis
 
-from services.per_process import PerProcess
-from services.settings import get_settings
+from services.core.per_process import PerProcess
+from services.core.settings import get_settings
 
 SOCKET_TIMEOUT_S = 2.0
 

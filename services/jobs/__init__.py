@@ -16,14 +16,15 @@ from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
 from services import audit
-from services.db import transaction
-from services.logs import REQUEST_ID
+from services.core.db import after_commit, unit_of_work
+from services.core.errors import UserError
+from services.core.logs import REQUEST_ID
 
 log = logging.getLogger(__name__)
 FINISHED = ("done", "failed", "cancelled")
 
 
-class JobError(ValueError):
+class JobError(UserError):
     """A job request that cannot be carried out (message is safe to show)."""
 
 
@@ -109,7 +110,7 @@ def enqueue(job_id: int, delay_s: float = 0.0) -> None:
 
 def wait_again(job_id: int, delay_s: float, message: str) -> None:
     """Put a running job back in the queue with a message saying what it waits for."""
-    with transaction() as conn:
+    with unit_of_work() as conn:
         conn.execute(
             "UPDATE jobs SET status = 'queued', message = %s, updated_at = now()"
             " WHERE id = %s AND status = 'running'",
@@ -121,10 +122,15 @@ def wait_again(job_id: int, delay_s: float, message: str) -> None:
 def start_job(
     kind: str, params: dict[str, Any], user_id: int | None, project_id: int | None = None
 ) -> int:
-    with transaction() as conn:
+    with unit_of_work() as conn:
         job_id = insert_job(conn, kind, params, user_id, project_id)
-    enqueue_or_defer(job_id)
+        enqueue_after_commit(job_id)
     return job_id
+
+
+def enqueue_after_commit(job_id: int) -> None:
+    """Enqueue the job once the unit of work that inserted its row has committed."""
+    after_commit(lambda: enqueue_or_defer(job_id))
 
 
 def enqueue_or_defer(job_id: int) -> bool:
@@ -139,13 +145,13 @@ def enqueue_or_defer(job_id: int) -> bool:
 
 
 def get_job(job_id: int) -> Job | None:
-    with transaction() as conn, conn.cursor(row_factory=class_row(Job)) as cur:
+    with unit_of_work() as conn, conn.cursor(row_factory=class_row(Job)) as cur:
         cur.execute(f"SELECT {JOB_COLUMNS} FROM jobs WHERE id = %s", (job_id,))
         return cur.fetchone()
 
 
 def list_jobs(project_id: int | None = None, limit: int = 20) -> list[Job]:
-    with transaction() as conn, conn.cursor(row_factory=class_row(Job)) as cur:
+    with unit_of_work() as conn, conn.cursor(row_factory=class_row(Job)) as cur:
         if project_id is None:
             cur.execute(f"SELECT {JOB_COLUMNS} FROM jobs ORDER BY id DESC LIMIT %s", (limit,))
         else:
@@ -158,7 +164,7 @@ def list_jobs(project_id: int | None = None, limit: int = 20) -> list[Job]:
 
 def claim(job_id: int) -> Job | None:
     """Mark a job running (again, after a crash) unless it already finished or was cancelled."""
-    with transaction() as conn, conn.cursor(row_factory=class_row(Job)) as cur:
+    with unit_of_work() as conn, conn.cursor(row_factory=class_row(Job)) as cur:
         cur.execute(
             "UPDATE jobs SET status = 'running', started_at = coalesce(started_at, now()),"
             " attempts = attempts + 1, updated_at = now()"
@@ -188,7 +194,7 @@ def set_progress(
 
 def touch(job_id: int) -> None:
     """Heartbeat of a running job: proves a worker still works on it."""
-    with transaction() as conn:
+    with unit_of_work() as conn:
         conn.execute(
             "UPDATE jobs SET updated_at = now() WHERE id = %s AND status = 'running'", (job_id,)
         )
@@ -198,7 +204,7 @@ def stale_jobs(stale_after_s: int) -> list[int]:
     """Jobs nobody is visibly working on: running without a heartbeat (their worker is gone) or
     queued for long without a message (their enqueue may have been lost). Enqueueing such a job
     again is harmless: the run lock and claim() let only one delivery do the work."""
-    with transaction() as conn:
+    with unit_of_work() as conn:
         rows = conn.execute(
             "SELECT id FROM jobs WHERE status IN ('running', 'queued')"
             " AND updated_at < now() - make_interval(secs => %s) ORDER BY id",
@@ -209,20 +215,20 @@ def stale_jobs(stale_after_s: int) -> list[int]:
 
 def touch_queued(job_id: int) -> None:
     """Mark a re-enqueued job as freshly queued, so the next reaper round leaves it alone."""
-    with transaction() as conn:
+    with unit_of_work() as conn:
         conn.execute(
             "UPDATE jobs SET updated_at = now() WHERE id = %s AND status = 'queued'", (job_id,)
         )
 
 
 def is_cancelled(job_id: int) -> bool:
-    with transaction() as conn:
+    with unit_of_work() as conn:
         row = conn.execute("SELECT status FROM jobs WHERE id = %s", (job_id,)).fetchone()
     return row is None or row[0] == "cancelled"
 
 
 def finish(job_id: int, status: str, error: str | None = None, message: str | None = None) -> None:
-    with transaction() as conn:
+    with unit_of_work() as conn:
         conn.execute(
             "UPDATE jobs SET status = %s, error = %s, message = coalesce(%s, message),"
             " finished_at = now(), updated_at = now()"
@@ -233,7 +239,7 @@ def finish(job_id: int, status: str, error: str | None = None, message: str | No
 
 def cancel(job_id: int, user_id: int | None) -> bool:
     """Ask a job to stop; the worker sees it between chunks. Returns False if already finished."""
-    with transaction() as conn:
+    with unit_of_work() as conn:
         cur = conn.execute(
             "UPDATE jobs SET status = 'cancelled', finished_at = now(), updated_at = now()"
             " WHERE id = %s AND status IN ('queued', 'running')",
@@ -246,7 +252,7 @@ def cancel(job_id: int, user_id: int | None) -> bool:
 
 def retry(job_id: int, user_id: int | None) -> bool:
     """Re-queue a failed or cancelled job; idempotent chunks skip what was already done."""
-    with transaction() as conn:
+    with unit_of_work() as conn:
         cur = conn.execute(
             "UPDATE jobs SET status = 'queued', error = NULL, finished_at = NULL, updated_at = now()"
             " WHERE id = %s AND status IN ('failed', 'cancelled')",
@@ -254,6 +260,5 @@ def retry(job_id: int, user_id: int | None) -> bool:
         )
         if cur.rowcount:
             audit.record(conn, user_id, "job.retry", "job", job_id)
-    if cur.rowcount:
-        enqueue_or_defer(job_id)
+            enqueue_after_commit(job_id)
     return cur.rowcount == 1

@@ -19,8 +19,8 @@ from typing import Any, TypeVar
 import redis
 from flask_caching.backends.rediscache import RedisCache
 
-from services import metrics
-from services.redis_client import get_redis, redis_url
+from services.core import metrics
+from services.core.redis_client import get_redis, redis_url
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
