@@ -150,19 +150,8 @@ class SandboxState:
         with self.lock:
             s = self.settings[provider]
             limit, window_s = s.window()
-            if s.outage_until > now:
-                return Decision("503", retry_after=s.outage_until - now)
-            if s.fail_next:
-                return Decision(s.fail_next.pop(0), retry_after=s.retry_after_s or 1.0)
-            rng = self.rngs[provider]
-            for fault, ratio in (
-                ("429", s.fail_429_ratio),
-                ("500", s.fail_500_ratio),
-                ("timeout", s.timeout_ratio),
-                ("malformed", s.malformed_ratio),
-            ):
-                if ratio > 0 and rng.random() < ratio:
-                    return Decision(fault, retry_after=s.retry_after_s or 1.0)
+            if (injected := self._injected_fault(provider, s, now)) is not None:
+                return injected
             if s.credits is not None and s.credits <= 0:
                 return Decision("quota" if provider == "openai" else "402")
             day = int(now // 86400)
@@ -185,6 +174,23 @@ class SandboxState:
                 self.daily[provider + scope] = (day, used + 1)
             self.accepted[provider].append(now)
             return Decision(None, remaining=remaining, limit=limit, reset_s=reset)
+
+    def _injected_fault(self, provider: str, s: ProviderSettings, now: float) -> Decision | None:
+        """An outage, a forced fault or a random one (caller holds `lock`)."""
+        if s.outage_until > now:
+            return Decision("503", retry_after=s.outage_until - now)
+        if s.fail_next:
+            return Decision(s.fail_next.pop(0), retry_after=s.retry_after_s or 1.0)
+        rng = self.rngs[provider]
+        for fault, ratio in (
+            ("429", s.fail_429_ratio),
+            ("500", s.fail_500_ratio),
+            ("timeout", s.timeout_ratio),
+            ("malformed", s.malformed_ratio),
+        ):
+            if ratio > 0 and rng.random() < ratio:
+                return Decision(fault, retry_after=s.retry_after_s or 1.0)
+        return None
 
     def spend(self, provider: str, amount: int) -> bool:
         """Take credits; False when there are not enough (None = unlimited)."""
