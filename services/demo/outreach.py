@@ -9,8 +9,10 @@ for a person this account had not found before).
 
 from __future__ import annotations
 
+import random
 import re
 import unicodedata
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from services import contacts
@@ -83,60 +85,88 @@ def _domain(company: str) -> str:
     return (_ascii(base) or "example") + ".com"
 
 
+Call = tuple[datetime, str, str, float, int, str | None]  # (at, url, status, units, try, error)
+
+
+@dataclass
+class _Lookups:
+    """What one lookup job found, collected candidate by candidate before it is written."""
+
+    lookups: list[tuple[int, str, str | None, datetime]] = field(default_factory=list)
+    contact_rows: list[tuple[object, ...]] = field(default_factory=list)
+    calls: list[Call] = field(default_factory=list)
+    found: int = 0
+    failed: int = 0
+
+
 def look_up(demo: Demo, state: ProjectState, at: datetime) -> int:
     """A contact lookup job for the project's shortlisted candidates without contacts."""
-    rng, owner = demo.rng, demo.user(state.plan.owner)
+    owner = demo.user(state.plan.owner)
     with demo.db.tx() as conn:
         due = conn.execute(DUE_SQL, {"project": state.id}).fetchall()
     if not due:
         return 0
-    lookups: list[tuple[int, str, str | None, datetime]] = []
-    found_rows: list[tuple[object, ...]] = []
-    calls: list[tuple[datetime, str, str, float, int, str | None]] = []
-    found = failed = 0
-    for n, (profile_id, first, last, company, url, before) in enumerate(due):
-        when = at + timedelta(seconds=(n + 1) * rng.uniform(0.6, 1.6))
-        roll = rng.random()
-        if roll < 0.06:
-            gave_up = RetriesExhausted(ProviderTimeout("salesql", "read timeout after 30 s"), 3)
-            lookups.append((profile_id, "failed", gave_up.reason[:1000], when))
-            for attempt in range(1, 4):
-                calls.append((when, url, "timeout", 0.0, attempt, gave_up.reason))
-            failed += 1
-        elif roll < 0.28:
-            lookups.append((profile_id, "not_found", None, when))
-            calls.append((when, url, "not_found" if roll < 0.2 else "no_data", 0.0, 1, None))
-        else:
-            lookups.append((profile_id, "found", None, when))
-            calls.append((when, url, "ok", 0.0 if before else 1.0, 1, None))
-            email = f"{_ascii(first)}.{_ascii(last)}@{_domain(company)}"
-            found_rows.append(
-                (
-                    profile_id,
-                    "email",
-                    email,
-                    "Work",
-                    "Valid" if rng.random() < 0.8 else "Unverifiable",
-                    when,
-                )
-            )
-            if rng.random() < 0.35:
-                private = f"{_ascii(first)}{rng.randint(10, 99)}@gmail.com"
-                found_rows.append((profile_id, "email", private, "Direct", "Valid", when))
-            if rng.random() < 0.5:
-                phone = f"+49 15{rng.randint(1, 9)} {rng.randint(1000000, 9999999)}"
-                found_rows.append(
-                    (
-                        profile_id,
-                        "phone",
-                        phone,
-                        "Mobile",
-                        "valid" if rng.random() < 0.9 else None,
-                        when,
-                    )
-                )
-            found += 1
-    finished = lookups[-1][3] + timedelta(seconds=1)
+    out = _Lookups()
+    for n, candidate in enumerate(due):
+        when = at + timedelta(seconds=(n + 1) * demo.rng.uniform(0.6, 1.6))
+        _look_up_one(demo.rng, out, when, *candidate)
+    job_id = _write_lookups(demo, state, owner, at, len(due), out)
+    _lookup_usage(demo, Who(owner, state.id, job_id), out.calls)
+    return len(due)
+
+
+def _look_up_one(
+    rng: random.Random,
+    out: _Lookups,
+    when: datetime,
+    profile_id: int,
+    first: str,
+    last: str,
+    company: str,
+    url: str,
+    before: bool,
+) -> None:
+    """One candidate's lookup: gave up after timeouts, nothing found, or contacts (a credit
+    only for someone this account had not found before)."""
+    roll = rng.random()
+    if roll < 0.06:
+        gave_up = RetriesExhausted(ProviderTimeout("salesql", "read timeout after 30 s"), 3)
+        out.lookups.append((profile_id, "failed", gave_up.reason[:1000], when))
+        for attempt in range(1, 4):
+            out.calls.append((when, url, "timeout", 0.0, attempt, gave_up.reason))
+        out.failed += 1
+    elif roll < 0.28:
+        out.lookups.append((profile_id, "not_found", None, when))
+        out.calls.append((when, url, "not_found" if roll < 0.2 else "no_data", 0.0, 1, None))
+    else:
+        out.lookups.append((profile_id, "found", None, when))
+        out.calls.append((when, url, "ok", 0.0 if before else 1.0, 1, None))
+        out.contact_rows.extend(_contacts_of(rng, profile_id, first, last, company, when))
+        out.found += 1
+
+
+def _contacts_of(
+    rng: random.Random, profile_id: int, first: str, last: str, company: str, when: datetime
+) -> list[tuple[object, ...]]:
+    """A found person's work email, and sometimes a private email and a mobile number."""
+    email = f"{_ascii(first)}.{_ascii(last)}@{_domain(company)}"
+    validity = "Valid" if rng.random() < 0.8 else "Unverifiable"
+    rows: list[tuple[object, ...]] = [(profile_id, "email", email, "Work", validity, when)]
+    if rng.random() < 0.35:
+        private = f"{_ascii(first)}{rng.randint(10, 99)}@gmail.com"
+        rows.append((profile_id, "email", private, "Direct", "Valid", when))
+    if rng.random() < 0.5:
+        phone = f"+49 15{rng.randint(1, 9)} {rng.randint(1000000, 9999999)}"
+        valid = "valid" if rng.random() < 0.9 else None
+        rows.append((profile_id, "phone", phone, "Mobile", valid, when))
+    return rows
+
+
+def _write_lookups(
+    demo: Demo, state: ProjectState, owner: int, at: datetime, total: int, out: _Lookups
+) -> int:
+    """The finished lookup job, its `contact_lookups` rows and the contacts; returns the job."""
+    finished = out.lookups[-1][3] + timedelta(seconds=1)
     with demo.db.tx() as conn:
         job_id = provider_job(
             conn,
@@ -146,17 +176,20 @@ def look_up(demo: Demo, state: ProjectState, at: datetime) -> int:
             state.id,
             at,
             finished,
-            total=len(due),
-            done=len(due) - failed,
-            failed=failed,
-            message=f"{found:,} with contacts so far",
+            total=total,
+            done=total - out.failed,
+            failed=out.failed,
+            message=f"{out.found:,} with contacts so far",
         )
         with conn.cursor() as cur:
             cur.executemany(
-                LOOKUP_SQL, [(p, status, err, job_id, when) for p, status, err, when in lookups]
+                LOOKUP_SQL, [(p, status, err, job_id, when) for p, status, err, when in out.lookups]
             )
-            cur.executemany(CONTACT_SQL, found_rows)
-    who = Who(owner, state.id, job_id)
+            cur.executemany(CONTACT_SQL, out.contact_rows)
+    return job_id
+
+
+def _lookup_usage(demo: Demo, who: Who, calls: list[Call]) -> None:
     for when, url, status, units, attempt, error in calls:
         http = {"ok": 200, "no_data": 200, "not_found": 404}.get(status)
         demo.usage.add(
@@ -172,4 +205,3 @@ def look_up(demo: Demo, state: ProjectState, at: datetime) -> int:
             error=error,
             latency=(250, 1400),
         )
-    return len(due)

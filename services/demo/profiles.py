@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 import psycopg
 
@@ -97,57 +98,92 @@ def generate_rows(count: int, seed: int, now: datetime | None = None) -> Iterato
         yield line
 
 
+class _Drawn(NamedTuple):
+    """One profile's draws from the seeded stream, before they become a COPY line."""
+
+    public_id: str
+    first: str
+    last: str
+    title: str
+    company: str
+    location: str
+    years: int
+    skills: list[str]
+    created: datetime
+    enriched_at: datetime | None
+
+
 def _generated(
     count: int, seed: int, now: datetime | None
 ) -> Iterator[tuple[str, Callable[[], Person]]]:
     """Each profile's COPY line, with a way to build it as a Person (only when one is wanted:
     a million of them would cost seconds)."""
     rng = random.Random(seed)
-    choice, randint, random_ = rng.choice, rng.randint, rng.random
     start = EPOCH if now is None else now - SPAN
     for i in range(count):
-        first, last = choice(FIRST), choice(LAST)
-        title, company, location = choice(TITLES), choice(COMPANIES), choice(LOCATIONS)
-        years = randint(0, 25)
-        skills = rng.sample(SKILLS, randint(3, 9))
-        public_id = f"{_slug(first, last)}-{seed:x}{i:07x}"
-        created = start + timedelta(minutes=randint(0, 60 * 24 * 330))
-        if now is not None and created >= now:  # the last minute of the span: strictly before
-            created = now - timedelta(minutes=1)
-        enriched = random_() < 0.7
-        enriched_at = "\\N"
-        if enriched:
-            days = randint(0, 300)
-            # Relative to `now`: somewhere between being added and now, always before it.
-            at = created + (timedelta(days=days) if now is None else (now - created) * days / 301)
-            enriched_at = at.isoformat()
-        headline = f"{title} at {company} · {', '.join(skills[:3])}"
-        url = f"{LINKEDIN}{public_id}"
-        fields = (
-            url,
-            public_id,
-            f"{first} {last}",
-            first,
-            last,
-            headline,
-            title,
-            company,
-            location,
-            seniority(years, title),
-            str(years),
-            _pg_array(skills),
-            "demo",
-            "enriched" if enriched else "pending",
-            enriched_at,
-            created.isoformat(),
-        )
-        line = "\t".join(f if f == "\\N" else _copy_escape(f) for f in fields) + "\n"
+        d = _draw(rng, seed, i, start, now)
+        url = f"{LINKEDIN}{d.public_id}"
+        line = _copy_line(url, d)
         yield (
             line,
             functools.partial(
-                Person, url, first, last, title, company, location, years, tuple(skills), line
+                Person,
+                url,
+                d.first,
+                d.last,
+                d.title,
+                d.company,
+                d.location,
+                d.years,
+                tuple(d.skills),
+                line,
             ),
         )
+
+
+def _draw(rng: random.Random, seed: int, i: int, start: datetime, now: datetime | None) -> _Drawn:
+    """The `i`th profile's draws, always in the same order (the dates alone depend on `now`)."""
+    choice, randint = rng.choice, rng.randint
+    first, last = choice(FIRST), choice(LAST)
+    title, company, location = choice(TITLES), choice(COMPANIES), choice(LOCATIONS)
+    years = randint(0, 25)
+    skills = rng.sample(SKILLS, randint(3, 9))
+    public_id = f"{_slug(first, last)}-{seed:x}{i:07x}"
+    created = start + timedelta(minutes=randint(0, 60 * 24 * 330))
+    if now is not None and created >= now:  # the last minute of the span: strictly before
+        created = now - timedelta(minutes=1)
+    enriched_at = None
+    if rng.random() < 0.7:
+        days = randint(0, 300)
+        # Relative to `now`: somewhere between being added and now, always before it.
+        enriched_at = created + (
+            timedelta(days=days) if now is None else (now - created) * days / 301
+        )
+    return _Drawn(
+        public_id, first, last, title, company, location, years, skills, created, enriched_at
+    )
+
+
+def _copy_line(url: str, d: _Drawn) -> str:
+    fields = (
+        url,
+        d.public_id,
+        f"{d.first} {d.last}",
+        d.first,
+        d.last,
+        f"{d.title} at {d.company} · {', '.join(d.skills[:3])}",
+        d.title,
+        d.company,
+        d.location,
+        seniority(d.years, d.title),
+        str(d.years),
+        _pg_array(d.skills),
+        "demo",
+        "pending" if d.enriched_at is None else "enriched",
+        "\\N" if d.enriched_at is None else d.enriched_at.isoformat(),
+        d.created.isoformat(),
+    )
+    return "\t".join(f if f == "\\N" else _copy_escape(f) for f in fields) + "\n"
 
 
 @dataclass(frozen=True)

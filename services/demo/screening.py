@@ -133,75 +133,125 @@ def _tail(fit: str) -> str:
     }[fit]
 
 
+Attempt = tuple[datetime, int, int, str, int]  # (at, profile, tokens, status, tries)
+
+
 def screen(
     demo: Demo, state: ProjectState, user_key: str, at: datetime, rescreen: float = 0.0
 ) -> None:
     """A screening job over the project's new members that passed the filters (the recruiter
     selects the new batch); with `rescreen`, that share of earlier versions' verdicts again."""
-    rng, plan, user = demo.rng, state.plan, demo.user(user_key)
+    user = demo.user(user_key)
+    candidates = _candidates(demo, state, rescreen)
+    if not candidates:
+        return
+    rows: list[dict[str, Any]] = []
+    attempts: list[Attempt] = []
+    cost = 0.0
+    for n, p in enumerate(candidates):
+        row, attempt, price = _answer(demo, state, p, at, n)
+        rows.append(row)
+        attempts.append(attempt)
+        cost += price
+    job_id = _write_job(demo, state, user, at, rows, cost)
+    _usage(demo, Who(user, state.id, job_id), state.version, attempts, rows)
+
+
+def _candidates(demo: Demo, state: ProjectState, rescreen: float) -> list[dict[str, Any]]:
+    """The new members that passed the filters, or (rescreening) a share of earlier verdicts."""
     with demo.db.tx() as conn, conn.cursor(row_factory=dict_row) as cur:
         sql = RESCREEN_SQL if rescreen else CANDIDATES_SQL
         cur.execute(sql, {"project": state.id, "version": state.version_id, "fresh": state.fresh})
         candidates = cur.fetchall()
     if rescreen:
-        candidates = [c for c in candidates if rng.random() < rescreen]
-    if not candidates:
-        return
-    rows: list[dict[str, Any]] = []
-    attempts: list[tuple[datetime, int, int, str, int]] = []  # (at, profile, tokens, status, n)
-    cost = 0.0
-    for n, p in enumerate(candidates):
-        when = at + timedelta(seconds=SECONDS_PER_ANSWER * (n + 1) * rng.uniform(0.7, 1.3))
-        sent = pr.candidate_json(p)
-        tin = estimate_prompt_tokens(pr.messages(state.prompt_text, sent), SCHEMA)
-        tin += rng.randint(-40, 40)
-        row = {
-            "project": state.id,
-            "profile": p["id"],
-            "version": state.version_id,
-            "hash": pr.input_hash(sent),
-            "job": None,
-            "created": at,
-            "updated": when,
-            "model": None,
-            "score": None,
-            "fit": None,
-            "checks": None,
-            "reasoning": None,
-            "tin": None,
-            "tout": None,
-        }
-        roll = rng.random()
-        if roll < 0.025:
-            tries = 5
-            last = ProviderTimeout("openai", "read timeout after 60 s")
-            error = RetriesExhausted(last, tries).reason
-            row.update(status="failed", error=error, cost=0, attempts=tries)
-            attempts.append((when, p["id"], 0, "timeout", tries))
-        elif roll < 0.032:
-            error = MalformedResponse("openai", "answer does not match ScreeningAnswer").reason
-            row.update(status="failed", error=error, cost=0, attempts=1)
-            attempts.append((when, p["id"], 0, "malformed", 1))
-        else:
-            tout = rng.randint(170, 330)
-            price = demo.usage.openai_cost(tin, tout)
-            score, fit, checks, reasoning = verdict(rng, plan, p, state.version)
-            row.update(
-                status="done",
-                score=score,
-                fit=fit,
-                checks=Jsonb(checks),
-                reasoning=reasoning,
-                model=MODEL_SNAPSHOT,
-                tin=tin,
-                tout=tout,
-                cost=round(price, 6),
-                error=None,
-                attempts=1,
-            )
-            attempts.append((when, p["id"], tin + tout, "ok", 1))
-            cost += price
-        rows.append(row)
+        candidates = [c for c in candidates if demo.rng.random() < rescreen]
+    return candidates
+
+
+def _answer(
+    demo: Demo, state: ProjectState, p: dict[str, Any], at: datetime, n: int
+) -> tuple[dict[str, Any], Attempt, float]:
+    """The `n`th candidate's screening row, its metered attempt and its cost: a verdict, or a
+    failure (retries exhausted on timeouts, or a malformed answer)."""
+    rng = demo.rng
+    when = at + timedelta(seconds=SECONDS_PER_ANSWER * (n + 1) * rng.uniform(0.7, 1.3))
+    sent = pr.candidate_json(p)
+    tin = estimate_prompt_tokens(pr.messages(state.prompt_text, sent), SCHEMA)
+    tin += rng.randint(-40, 40)
+    row = _pending_row(state, p, pr.input_hash(sent), at, when)
+    roll = rng.random()
+    if roll < 0.025:
+        tries = 5
+        last = ProviderTimeout("openai", "read timeout after 60 s")
+        error = RetriesExhausted(last, tries).reason
+        row.update(status="failed", error=error, cost=0, attempts=tries)
+        return row, (when, p["id"], 0, "timeout", tries), 0.0
+    if roll < 0.032:
+        error = MalformedResponse("openai", "answer does not match ScreeningAnswer").reason
+        row.update(status="failed", error=error, cost=0, attempts=1)
+        return row, (when, p["id"], 0, "malformed", 1), 0.0
+    tout = rng.randint(170, 330)
+    price = demo.usage.openai_cost(tin, tout)
+    _add_verdict(row, rng, state, p, tin, tout, price)
+    return row, (when, p["id"], tin + tout, "ok", 1), price
+
+
+def _pending_row(
+    state: ProjectState, p: dict[str, Any], input_hash: str, at: datetime, when: datetime
+) -> dict[str, Any]:
+    """A screening row without its outcome (and without its job, written later)."""
+    return {
+        "project": state.id,
+        "profile": p["id"],
+        "version": state.version_id,
+        "hash": input_hash,
+        "job": None,
+        "created": at,
+        "updated": when,
+        "model": None,
+        "score": None,
+        "fit": None,
+        "checks": None,
+        "reasoning": None,
+        "tin": None,
+        "tout": None,
+    }
+
+
+def _add_verdict(
+    row: dict[str, Any],
+    rng: random.Random,
+    state: ProjectState,
+    p: dict[str, Any],
+    tin: int,
+    tout: int,
+    price: float,
+) -> None:
+    score, fit, checks, reasoning = verdict(rng, state.plan, p, state.version)
+    row.update(
+        status="done",
+        score=score,
+        fit=fit,
+        checks=Jsonb(checks),
+        reasoning=reasoning,
+        model=MODEL_SNAPSHOT,
+        tin=tin,
+        tout=tout,
+        cost=round(price, 6),
+        error=None,
+        attempts=1,
+    )
+
+
+def _write_job(
+    demo: Demo,
+    state: ProjectState,
+    user: int,
+    at: datetime,
+    rows: list[dict[str, Any]],
+    cost: float,
+) -> int:
+    """The finished screening job and its rows (which get its id); returns the job's id."""
     finished = max(r["updated"] for r in rows) + timedelta(seconds=1)
     done = sum(1 for r in rows if r["status"] == "done")
     with demo.db.tx() as conn:
@@ -227,14 +277,14 @@ def screen(
             r["job"] = job_id
         with conn.cursor() as cur:
             cur.executemany(INSERT_SQL, rows)
-    _usage(demo, Who(user, state.id, job_id), state.version, attempts, rows)
+    return job_id
 
 
 def _usage(
     demo: Demo,
     who: Who,
     version: int,
-    attempts: list[tuple[datetime, int, int, str, int]],
+    attempts: list[Attempt],
     rows: list[dict[str, Any]],
 ) -> None:
     for (when, profile_id, tokens, status, tries), row in zip(attempts, rows, strict=True):

@@ -10,11 +10,15 @@ the real `apply_filters` job.
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import psycopg
+
 from services import audit, imports
 from services.csv_source import candidates_from_dicts
+from services.demo.plan import ProjectPlan
 from services.demo.state import Demo, ProjectState
 from services.demo.usage import Who
 from services.demo.work import provider_job, run_job
@@ -56,47 +60,60 @@ def _variant(rng: random.Random, url: str) -> str:
     return url
 
 
+ANONYMOUS_ROW = {
+    "url": "",
+    "first": "LinkedIn",
+    "last": "Member",
+    "title": "",
+    "company": "",
+    "location": "",
+}
+
+
 def _people(
     demo: Demo, state: ProjectState, at: datetime, count: int, new_share: float
 ) -> list[dict[str, Any]]:
     """Who a search or a file turns up: known profiles (mostly the project's titles), people not
     in the database yet, a few already in the project, a repeated row and an anonymous one."""
-    rng, plan = demo.rng, state.plan
     found: list[dict[str, Any]] = []
     seen: set[int] = set(state.members)
     for _ in range(count):
-        roll = rng.random()
-        if roll < 0.03:
-            found.append(
-                {
-                    "url": "",
-                    "first": "LinkedIn",
-                    "last": "Member",
-                    "title": "",
-                    "company": "",
-                    "location": "",
-                }
-            )
-            continue
-        if roll < 0.06 and found:
-            found.append(dict(rng.choice(found)))  # the same person twice in one export
-            continue
-        if roll < 0.10 and state.members:
-            known = demo.pool.by_id.get(rng.choice(sorted(state.members)))
-            if known is not None:
-                found.append(_row_of(known))
-                continue
-        if roll < 0.10 + new_share and (person := demo.discover(plan.titles)) is not None:
-            found.append(_row_of(person))
-            continue
-        pick = demo.pool.pick(rng, plan.titles, at, seen)
-        if pick is not None:
-            seen.add(pick.id)
-            found.append(_row_of(pick))
+        row = _one_found(demo, state, at, new_share, found, seen)
+        if row is not None:
+            found.append(row)
     for row in found:
         if row["url"]:
-            row["url"] = _variant(rng, row["url"])
+            row["url"] = _variant(demo.rng, row["url"])
     return found
+
+
+def _one_found(
+    demo: Demo,
+    state: ProjectState,
+    at: datetime,
+    new_share: float,
+    found: list[dict[str, Any]],
+    seen: set[int],
+) -> dict[str, Any] | None:
+    """The next export row (None when the pool has no one left to find); `seen` gains whoever
+    the pool gave, so a search does not find the same known profile twice."""
+    rng, plan = demo.rng, state.plan
+    roll = rng.random()
+    if roll < 0.03:
+        return dict(ANONYMOUS_ROW)
+    if roll < 0.06 and found:
+        return dict(rng.choice(found))  # the same person twice in one export
+    if roll < 0.10 and state.members:
+        known = demo.pool.by_id.get(rng.choice(sorted(state.members)))
+        if known is not None:
+            return _row_of(known)
+    if roll < 0.10 + new_share and (person := demo.discover(plan.titles)) is not None:
+        return _row_of(person)
+    pick = demo.pool.pick(rng, plan.titles, at, seen)
+    if pick is None:
+        return None
+    seen.add(pick.id)
+    return _row_of(pick)
 
 
 def _row_of(p: Any) -> dict[str, Any]:
@@ -134,103 +151,165 @@ def _export_row(kind: str, r: dict[str, Any]) -> dict[str, object]:
     }
 
 
-def search(demo: Demo, state: ProjectState, user_key: str, at: datetime, size: int = 0) -> None:
-    """One search run: launched, run by PhantomBuster for a few minutes, its rows imported."""
-    rng, plan, user = demo.rng, state.plan, demo.user(user_key)
+@dataclass(frozen=True)
+class _SearchRun:
+    """What one PhantomBuster run was asked and what it did, drawn before any row is written."""
+
+    kind: str
+    requested: int
+    query: str
+    run_s: float
+    started: datetime
+    finished: datetime
+    failed: bool
+    rows: list[dict[str, Any]]
+    container: str
+
+    @property
+    def agent(self) -> str:
+        return agent_for(self.kind)
+
+    @property
+    def error(self) -> str | None:
+        return "PhantomBuster run ended: finished (agent timeout)" if self.failed else None
+
+
+def _search_query(rng: random.Random, plan: ProjectPlan, kind: str, title: str) -> str:
+    city = plan.location.split(",")[0]
+    if kind == "salesnav":
+        return (
+            f"https://www.linkedin.com/sales/search/people?keywords={title.replace(' ', '%20')}"
+            f"&geo={city}"
+        )
+    return f'"{title}" {city} {" OR ".join(rng.sample(plan.skills, 2))}'
+
+
+def _draw_run(demo: Demo, state: ProjectState, at: datetime, size: int) -> _SearchRun:
+    """The run's parameters, timing, outcome and result rows, in the seeded stream's order."""
+    rng, plan = demo.rng, state.plan
     kind = "salesnav" if rng.random() < 0.35 else "linkedin"
     requested = size or rng.choice(SEARCH_SIZES)
-    title = rng.choice(plan.titles)
-    city = plan.location.split(",")[0]
-    query = (
-        f"https://www.linkedin.com/sales/search/people?keywords={title.replace(' ', '%20')}"
-        f"&geo={city}"
-        if kind == "salesnav"
-        else f'"{title}" {city} {" OR ".join(rng.sample(plan.skills, 2))}'
-    )
+    query = _search_query(rng, plan, kind, rng.choice(plan.titles))
     run_s = requested * rng.uniform(1.4, 2.6) + rng.uniform(20, 60)
     started = at + timedelta(seconds=rng.uniform(2, 30))
     finished = started + timedelta(seconds=run_s + rng.uniform(3, 10))
     failed = rng.random() < 0.05
     rows = [] if failed else _people(demo, state, at, int(requested * rng.uniform(0.7, 1.0)), 0.22)
-    agent = agent_for(kind)
     container = str(rng.randint(10**15, 10**16 - 1))
-    error = "PhantomBuster run ended: finished (agent timeout)" if failed else None
+    return _SearchRun(kind, requested, query, run_s, started, finished, failed, rows, container)
+
+
+def search(demo: Demo, state: ProjectState, user_key: str, at: datetime, size: int = 0) -> None:
+    """One search run: launched, run by PhantomBuster for a few minutes, its rows imported."""
+    user = demo.user(user_key)
+    run = _draw_run(demo, state, at, size)
     with demo.db.tx() as conn:
-        row = conn.execute(
-            "INSERT INTO searches (project_id, agent_id, kind, query, requested_count,"
-            " launched_by, status, container_id, error, created_at, started_at, finished_at)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
-            (
-                state.id,
-                agent,
-                kind,
-                query,
-                requested,
-                user,
-                "failed" if failed else "done",
-                container,
-                error,
-                at,
-                started,
-                finished,
-            ),
-        ).fetchone()
-        assert row is not None
-        search_id = int(row[0])
-        job_id = provider_job(
-            conn,
-            "search_run",
-            {"search_id": search_id},
-            user,
-            state.id,
-            started,
-            finished,
-            total=requested,
-            done=0,
-        )
-        conn.execute("UPDATE searches SET job_id = %s WHERE id = %s", (job_id, search_id))
-        audit.record(
-            conn,
-            user,
-            "search.launch",
-            "search",
-            search_id,
-            {"project_id": state.id, "kind": kind, "count": requested},
-        )
-        conn.execute(
-            "UPDATE audit_log SET ts = %s WHERE ts >= %s AND action = 'search.launch'",
-            (at, demo.now),
-        )
-        if not failed:
-            report = import_candidates(
-                conn,
-                state.id,
-                candidates_from_dicts([_export_row(kind, r) for r in rows]),
-                user,
-                "search",
-                search_id,
-            )
-            record_import(
-                conn, state.id, f"search #{search_id}", kind, report, user, job_id, search_id
-            )
-            known = report.rows - report.new - report.skipped_count
-            conn.execute(
-                "UPDATE searches SET new_count = %s, known_count = %s WHERE id = %s",
-                (report.new, known, search_id),
-            )
-            conn.execute(
-                "UPDATE jobs SET total = %s, done = %s, failed = %s, message = %s WHERE id = %s",
-                (
-                    report.rows,
-                    report.rows - report.skipped_count,
-                    report.skipped_count,
-                    f"{report.new:,} new, {report.linked:,} already known",
-                    job_id,
-                ),
-            )
-        demo.db.move(conn, finished, "profiles", "project_profiles", "imports")
-    _search_usage(demo, Who(user, state.id, job_id), agent, container, started, run_s, failed)
+        search_id = _insert_search(conn, state, user, at, run)
+        job_id = _launch_job(demo, conn, state, user, at, run, search_id)
+        if not run.failed:
+            _import_results(conn, state, user, run, search_id, job_id)
+        demo.db.move(conn, run.finished, "profiles", "project_profiles", "imports")
+    who = Who(user, state.id, job_id)
+    _search_usage(demo, who, run.agent, run.container, run.started, run.run_s, run.failed)
     _took_in(demo, state, at)
+
+
+def _insert_search(
+    conn: psycopg.Connection, state: ProjectState, user: int, at: datetime, run: _SearchRun
+) -> int:
+    row = conn.execute(
+        "INSERT INTO searches (project_id, agent_id, kind, query, requested_count,"
+        " launched_by, status, container_id, error, created_at, started_at, finished_at)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+        (
+            state.id,
+            run.agent,
+            run.kind,
+            run.query,
+            run.requested,
+            user,
+            "failed" if run.failed else "done",
+            run.container,
+            run.error,
+            at,
+            run.started,
+            run.finished,
+        ),
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def _launch_job(
+    demo: Demo,
+    conn: psycopg.Connection,
+    state: ProjectState,
+    user: int,
+    at: datetime,
+    run: _SearchRun,
+    search_id: int,
+) -> int:
+    """The search's job row and its launch audit row (at the history's time); returns the job."""
+    job_id = provider_job(
+        conn,
+        "search_run",
+        {"search_id": search_id},
+        user,
+        state.id,
+        run.started,
+        run.finished,
+        total=run.requested,
+        done=0,
+    )
+    conn.execute("UPDATE searches SET job_id = %s WHERE id = %s", (job_id, search_id))
+    audit.record(
+        conn,
+        user,
+        "search.launch",
+        "search",
+        search_id,
+        {"project_id": state.id, "kind": run.kind, "count": run.requested},
+    )
+    conn.execute(
+        "UPDATE audit_log SET ts = %s WHERE ts >= %s AND action = 'search.launch'",
+        (at, demo.now),
+    )
+    return job_id
+
+
+def _import_results(
+    conn: psycopg.Connection,
+    state: ProjectState,
+    user: int,
+    run: _SearchRun,
+    search_id: int,
+    job_id: int,
+) -> None:
+    """The run's rows through the real import, and the counts it reports on the search and job."""
+    report = import_candidates(
+        conn,
+        state.id,
+        candidates_from_dicts([_export_row(run.kind, r) for r in run.rows]),
+        user,
+        "search",
+        search_id,
+    )
+    record_import(conn, state.id, f"search #{search_id}", run.kind, report, user, job_id, search_id)
+    known = report.rows - report.new - report.skipped_count
+    conn.execute(
+        "UPDATE searches SET new_count = %s, known_count = %s WHERE id = %s",
+        (report.new, known, search_id),
+    )
+    conn.execute(
+        "UPDATE jobs SET total = %s, done = %s, failed = %s, message = %s WHERE id = %s",
+        (
+            report.rows,
+            report.rows - report.skipped_count,
+            report.skipped_count,
+            f"{report.new:,} new, {report.linked:,} already known",
+            job_id,
+        ),
+    )
 
 
 def _search_usage(
