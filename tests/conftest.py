@@ -1,8 +1,11 @@
-"""Test session wiring: a real Postgres and a real Redis, never mocks.
+"""Test session wiring: a real Postgres and a real Redis, never mocks, started only when used.
 
 With DATABASE_URL (or TEST_DATABASE_URL) set, a fresh database named SX_TEST_DB_NAME is created on
 that server; without it, the embedded Postgres is started under a test var dir. Redis likewise:
 REDIS_URL/TEST_REDIS_URL with database SX_TEST_REDIS_DB (default 15), else the embedded one.
+Importing this module starts nothing: the `live_servers` session fixture does that the first time
+a test needs them (tests/unit never does; the other tiers use it autouse), so a unit run needs no
+server at all.
 
 The session is hermetic: the test database is UTF8, C-collated and UTC whatever the server's
 defaults; variables that change limits or budgets are dropped from the environment and `.env` is
@@ -49,6 +52,13 @@ def _with_redis_db(url: str, db: int) -> str:
 # Embedded servers this test session started (and must stop), kept in the environment because
 # pytest may import this module under two names and only one of them runs the start-up.
 STARTED_ENV = "SX_TEST_EMBEDDED_STARTED"
+# Set once the cheap, server-free part of the setup ran (at import); inherited by subprocesses.
+PREPARED_ENV = "SX_TEST_PREPARED"
+# Set once the test database exists and Redis answers; a subprocess inherits it and starts nothing.
+SERVERS_READY_ENV = "SX_TEST_SERVERS_READY"
+# Where the test database and Redis live when given (absent or empty: the embedded servers).
+SERVER_ENV = "SX_TEST_DATABASE_SERVER"
+REDIS_SERVER_ENV = "SX_TEST_REDIS_SERVER"
 
 
 def _started(name: str) -> None:
@@ -156,16 +166,40 @@ def _create_database(conn: psycopg.Connection, name: str) -> None:
 
 
 def _prepare_environment() -> None:
-    """Runs once at import (before any app module reads settings)."""
-    if os.environ.get("SX_TEST_PREPARED") == "1":
+    """Runs once at import (before any app module reads settings) and starts nothing: the var
+    dir, the test mode and secret, a scrubbed environment, and the Redis URL (a string; celery_app
+    builds its broker from it at import). Servers start in `live_servers`, on first use."""
+    if os.environ.get(PREPARED_ENV) == "1":
         return
     _scrub_environment()
     var_dir = Path(os.environ.get("SX_TEST_VAR_DIR") or tempfile.mkdtemp(prefix="sx-test-var-"))
     os.environ["SOURCINGX_VAR_DIR"] = str(var_dir)
     os.environ["SOURCINGX_ENV"] = "test"
     os.environ.setdefault("SECRET_KEY", "test-secret-key-" + "x1y2z3w4" * 4)
-    server_url = os.environ.get("TEST_DATABASE_URL") or os.environ.get("DATABASE_URL")
+    # The server to create the test database on (empty: the embedded one). DATABASE_URL itself
+    # stays unset until that database exists, so a test that needs none cannot reach one.
+    given_url = os.environ.pop("DATABASE_URL", "")
+    os.environ[SERVER_ENV] = os.environ.get("TEST_DATABASE_URL") or given_url
+    redis_url = os.environ.get("TEST_REDIS_URL") or os.environ.get("REDIS_URL")
+    if redis_url:
+        os.environ[REDIS_SERVER_ENV] = redis_url
+    else:
+        os.environ.pop(REDIS_SERVER_ENV, None)
+        redis_url = f"unix://{embedded.redis_socket_path(var_dir)}"  # where start_redis listens
+    os.environ["REDIS_URL"] = _with_redis_db(
+        redis_url, int(os.environ.get("SX_TEST_REDIS_DB", "15"))
+    )
+    os.environ["SX_TEST_OWNER_PID"] = str(os.getpid())
+    os.environ[PREPARED_ENV] = "1"  # subprocesses (workers, servers) inherit the same setup
+
+
+def _start_servers() -> None:
+    """Create the test database (starting the embedded Postgres where no server is given) and
+    start the embedded Redis where none is given; exports DATABASE_URL for this process and the
+    subprocesses it starts later."""
+    var_dir = Path(os.environ["SOURCINGX_VAR_DIR"])
     db_name = os.environ.get("SX_TEST_DB_NAME", "sourcingx_test")
+    server_url = os.environ.get(SERVER_ENV, "")
     if server_url:
         admin_url = _with_database(server_url, "postgres")
         with psycopg.connect(admin_url, autocommit=True) as conn:
@@ -174,23 +208,18 @@ def _prepare_environment() -> None:
                 (db_name,),
             )
             _create_database(conn, db_name)
-        os.environ["DATABASE_URL"] = _with_database(server_url, db_name)
+        database_url = _with_database(server_url, db_name)
     else:
         uri = embedded.start_postgres(var_dir, stop_on_exit=False)  # stopped at session end
         _started("postgres")
         with psycopg.connect(uri, autocommit=True) as conn:
             _create_database(conn, db_name)
-        os.environ["DATABASE_URL"] = (
-            _with_database(uri.split("?")[0], db_name) + "?" + uri.split("?", 1)[1]
-        )
-    redis_url = os.environ.get("TEST_REDIS_URL") or os.environ.get("REDIS_URL")
-    redis_db = int(os.environ.get("SX_TEST_REDIS_DB", "15"))
-    if not redis_url:
-        redis_url = embedded.start_redis(var_dir)
+        database_url = _with_database(uri.split("?")[0], db_name) + "?" + uri.split("?", 1)[1]
+    if not os.environ.get(REDIS_SERVER_ENV):
+        embedded.start_redis(var_dir)
         _started("redis")
-    os.environ["REDIS_URL"] = _with_redis_db(redis_url, redis_db)
-    os.environ["SX_TEST_OWNER_PID"] = str(os.getpid())
-    os.environ["SX_TEST_PREPARED"] = "1"  # subprocesses (workers, servers) inherit the same setup
+    os.environ["DATABASE_URL"] = database_url
+    os.environ[SERVERS_READY_ENV] = "1"
 
 
 _prepare_environment()
@@ -220,7 +249,18 @@ def same_utc_day() -> dt.datetime:
 
 
 @pytest.fixture(scope="session")
-def database_url() -> str:
+def live_servers() -> None:
+    """The test Postgres database and Redis, made ready once per session on first use; every
+    fixture that talks to them depends on this, and the tiers that need them use it autouse."""
+    if os.environ.get(SERVERS_READY_ENV) != "1":
+        _start_servers()
+    from services.core.settings import get_settings
+
+    get_settings.cache_clear()  # settings read before this (at collection) had no database
+
+
+@pytest.fixture(scope="session")
+def database_url(live_servers: None) -> str:
     return os.environ["DATABASE_URL"]
 
 
@@ -251,7 +291,7 @@ def db(migrated: str) -> Iterator[psycopg.Connection]:
 
 
 @pytest.fixture()
-def redis_conn() -> Iterator[redis_lib.Redis]:
+def redis_conn(live_servers: None) -> Iterator[redis_lib.Redis]:
     """The test Redis database, emptied for this test."""
     client = redis_lib.Redis.from_url(os.environ["REDIS_URL"], decode_responses=True)
     client.flushdb()

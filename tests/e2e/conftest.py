@@ -101,8 +101,14 @@ class LiveApp:
     log: list[str] = field(default_factory=list)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _servers_for_e2e(live_servers: None) -> None:
+    """The test Postgres and Redis are up before any test of this tier runs (the app's own
+    database and Redis db are derived from them)."""
+
+
 @pytest.fixture(scope="session")
-def live_app() -> Iterator[LiveApp]:
+def live_app(live_servers: None) -> Iterator[LiveApp]:
     reason = skip_reason()
     if reason:
         pytest.skip(reason)

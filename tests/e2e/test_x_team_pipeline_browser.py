@@ -18,6 +18,7 @@ import psycopg
 import pytest
 
 from tests.e2e.conftest import ARTIFACTS, Console, LiveApp, skip_reason
+from tests.factories import make_project
 
 pytestmark = [
     pytest.mark.e2e,
@@ -69,17 +70,13 @@ def members(live_app: LiveApp) -> dict[str, Any]:
         people = conn.execute("SELECT id, full_name FROM profiles ORDER BY id LIMIT 2").fetchall()
         admin = conn.execute("SELECT id FROM users WHERE role = 'admin' ORDER BY id").fetchone()
         assert len(people) == 2 and admin is not None
-        row = conn.execute(
-            "INSERT INTO projects (name, owner_id) VALUES (%s, %s) RETURNING id",
-            (PROJECT, admin[0]),
-        ).fetchone()
-        assert row is not None
+        project = make_project(conn, name=PROJECT, owner_id=admin[0])
         conn.execute(
             "INSERT INTO project_profiles (project_id, profile_id, added_by)"
             " SELECT %s, unnest(%s::bigint[]), %s",
-            (row[0], [p[0] for p in people], admin[0]),
+            (project, [p[0] for p in people], admin[0]),
         )
-    return {"project": int(row[0]), "profile": int(people[0][0]), "name": str(people[0][1]),
+    return {"project": project, "profile": int(people[0][0]), "name": str(people[0][1]),
             "other": int(people[1][0])}  # fmt: skip
 
 

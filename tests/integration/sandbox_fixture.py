@@ -19,6 +19,7 @@ import pytest
 import redis as redis_lib
 
 from services.core.settings import get_settings
+from tests.factories import make_job, make_project, make_user
 
 PROVIDER_KEY_VARS = (
     "PHANTOMBUSTER_API_KEY",
@@ -140,7 +141,9 @@ for _p in ("PHANTOMBUSTER", "CRUSTDATA", "SALESQL", "OPENAI", "SHEETS"):
 
 
 @pytest.fixture()
-def fast_providers(sandbox_ctl: SandboxControl, monkeypatch: pytest.MonkeyPatch) -> SandboxControl:
+def fast_providers(
+    sandbox_ctl: SandboxControl, monkeypatch: pytest.MonkeyPatch, live_servers: None
+) -> SandboxControl:
     """Sandbox reset plus fast limits/retries in the environment the clients read, and no
     budget or rate-limit counters left in Redis by an earlier test (the database is emptied per
     test; a budget counter seeded from it must not outlive it)."""
@@ -160,20 +163,11 @@ def make_context(conn: Any, *, with_job: bool = True) -> Any:
     """Insert a user, a project (and a job) and return a CallContext for them."""
     from services.providers.metering import CallContext
 
-    user_id = conn.execute(
-        "INSERT INTO users (email, name, password_hash, role) "
-        "VALUES ('rita@example.com', 'Rita', 'x', 'recruiter') RETURNING id"
-    ).fetchone()[0]
-    project_id = conn.execute(
-        "INSERT INTO projects (name, owner_id) VALUES ('Backend hires', %s) RETURNING id",
-        (user_id,),
-    ).fetchone()[0]
+    user_id = make_user(conn, email="rita@example.com", name="Rita", role="recruiter")
+    project_id = make_project(conn, name="Backend hires", owner_id=user_id)
     job_id = None
     if with_job:
-        job_id = conn.execute(
-            "INSERT INTO jobs (kind, project_id, created_by) VALUES ('enrich', %s, %s) RETURNING id",
-            (project_id, user_id),
-        ).fetchone()[0]
+        job_id = make_job(conn, kind="enrich", project_id=project_id, created_by=user_id)
     return CallContext(user_id=user_id, project_id=project_id, job_id=job_id)
 
 

@@ -10,6 +10,13 @@ from typing import Any
 import psycopg
 import pytest
 
+from tests.factories import (
+    add_to_project,
+    make_job,
+    make_profile,
+    make_project,
+    make_prompt_version,
+)
 from tests.helpers import create_user, dash_post, login, output_key
 
 MANAGE_INPUTS = ("admin-change-role", "admin-deactivate", "admin-activate", "admin-reset-password")
@@ -301,24 +308,18 @@ URL = "https://www.linkedin.com/in/erin-example-1234"
 def _profile_everywhere(db: psycopg.Connection, lead: int) -> None:
     """Profile 7 (to erase) and profile 8 (to keep), each in every table that holds profiles."""
     ex = db.execute
-    ex("INSERT INTO projects (id, name) VALUES (1, 'Alpha')")
-    ex("INSERT INTO jobs (id, kind, project_id, created_by) VALUES (1, 'screen', 1, %s)", (lead,))
-    ex(
-        "INSERT INTO prompt_versions (id, project_id, version, criteria, prompt_text, model)"
-        " VALUES (1, 1, 1, '{}', 'p', 'm')"
-    )
+    make_project(db, id=1, name="Alpha")
+    make_job(db, id=1, kind="screen", project_id=1, created_by=lead)
+    make_prompt_version(db, id=1, project_id=1)
     people = [(7, URL, "Erin Example"), (8, URL + "-keep", "Kept Person")]
     for pid, url, name in people:
-        ex(
-            "INSERT INTO profiles (id, linkedin_url, public_id, full_name) VALUES (%s, %s, %s, %s)",
-            (pid, url, url.rsplit("/", 1)[1], name),
-        )
+        make_profile(db, id=pid, linkedin_url=url, public_id=url.rsplit("/", 1)[1], full_name=name)
         ex(
             "INSERT INTO profile_raw (profile_id, provider, payload) VALUES (%s, 'crustdata',"
             " %s::jsonb)",
             (pid, f'{{"name": "{name}"}}'),
         )
-        ex("INSERT INTO project_profiles (project_id, profile_id) VALUES (1, %s)", (pid,))
+        add_to_project(db, 1, pid)
         ex(
             "INSERT INTO filter_results (project_id, profile_id, passed) VALUES (1, %s, true)",
             (pid,),

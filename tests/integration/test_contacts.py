@@ -12,9 +12,9 @@ import pytest
 from services import contacts, jobs
 from services.screening import prompt
 from services.shortlist_export import export_shortlist, safe_cell
+from tests.factories import add_profile, make_project
 from tests.helpers import celery_worker, create_user, login, wait_for
 from tests.integration.sandbox_fixture import SandboxControl
-from tests.integration.test_filters import add_profile, make_project
 
 pytestmark = pytest.mark.integration
 
@@ -41,7 +41,7 @@ def test_lookup_stores_contacts_once_and_stops_at_the_daily_budget(
 ) -> None:
     monkeypatch.setenv("SALESQL_DAILY_BUDGET", "3")  # credits per day for the team
     user = create_user(db, "rita@example.com", "recruiter")
-    project = make_project(db, user)
+    project = make_project(db, name="Data Eng", owner_id=user)
     ids = [add_profile(db, project, f"person-{i}") for i in range(6)]
     missing = add_profile(db, project, "notfound-person")
     assert contacts.set_shortlisted(user, project, [*ids[:2], missing]) == 3
@@ -77,7 +77,7 @@ def test_shortlist_by_fit_and_formula_safe_export(
     db: psycopg.Connection, redis_conn: object, fast_providers: SandboxControl
 ) -> None:
     user = create_user(db, "rita@example.com", "recruiter")
-    project = make_project(db, user)
+    project = make_project(db, name="Data Eng", owner_id=user)
     evil = add_profile(
         db, project, "evil-person", company='=HYPERLINK("http://x")', title="@SUM(A1)"
     )

@@ -14,9 +14,9 @@ import pytest
 from services import enrichment, jobs
 from services.core.db import unit_of_work
 from services.enrichment import start_enrichment
+from tests.factories import add_profile, make_project
 from tests.helpers import celery_worker, create_user, wait_for
 from tests.integration.sandbox_fixture import SandboxControl
-from tests.integration.test_filters import add_profile, make_project
 
 pytestmark = pytest.mark.integration
 
@@ -39,7 +39,7 @@ def _usage(db: psycopg.Connection) -> dict[str, tuple[int, float]]:
 
 def _project(db: psycopg.Connection, found: int, missing: int) -> tuple[int, int, list[int]]:
     user = create_user(db, "rita@example.com", "recruiter")
-    project = make_project(db, user)
+    project = make_project(db, name="Data Eng", owner_id=user)
     ids = [add_profile(db, project, f"ann-lee-{i}") for i in range(found)]
     ids += [add_profile(db, project, f"notfound-{i}") for i in range(missing)]
     return user, project, ids

@@ -11,8 +11,8 @@ from services.core.cache import bump_data_version
 from services.grid import fetch_block, parse_grid_query
 from services.grid.errors import GridQueryError
 from services.imports import import_upload, store_upload
+from tests.factories import make_project
 from tests.helpers import create_user
-from tests.integration.test_filters import make_project
 
 pytestmark = pytest.mark.integration
 
@@ -48,7 +48,7 @@ def test_export_columns_import_refresh_and_filter(
     db: psycopg.Connection, redis_conn: object
 ) -> None:
     user = create_user(db, "rita@example.com", "recruiter")
-    project = make_project(db, user)
+    project = make_project(db, name="Data Eng", owner_id=user)
     _import(project, SALESNAV)
     _import(project, LINKEDIN)
     rows = {

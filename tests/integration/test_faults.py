@@ -26,6 +26,7 @@ from services.core.cache import reset_cache
 from services.core.db import close_pool
 from services.core.redis_client import reset_redis
 from services.core.settings import get_settings
+from tests.factories import make_project
 from tests.helpers import (
     ROOT,
     answers,
@@ -193,7 +194,7 @@ def test_provider_outage_jobs_back_off_and_finish_afterwards(
     monkeypatch.setenv("CRUSTDATA_BACKOFF_BASE_S", "0.5")
     monkeypatch.setenv("CRUSTDATA_BACKOFF_MAX_S", "2")
     user = create_user(db, "rita@example.com", "recruiter")
-    project = db.execute("INSERT INTO projects (name) VALUES ('P') RETURNING id").fetchone()[0]
+    project = make_project(db, name="P")
     text = "profileUrl\n" + "".join(f"https://www.linkedin.com/in/out-{i}\n" for i in range(30))
     upload_id, _fmt, _rows = store_upload(project, "p.csv", text.encode(), user, 100_000)
     import_upload(upload_id, user)

@@ -10,54 +10,11 @@ import pytest
 from services import jobs
 from services.filters import apply, lists
 from services.grid.project_view import fetch_project_block
+from tests.factories import add_profile, make_project
 from tests.helpers import celery_worker, create_user, wait_for
 from tests.integration.sandbox_fixture import SandboxControl
 
 pytestmark = pytest.mark.integration
-
-
-def add_profile(
-    db: psycopg.Connection,
-    project_id: int,
-    slug: str,
-    *,
-    company: str | None = None,
-    title: str | None = None,
-    location: str | None = None,
-    headline: str | None = None,
-    skills: tuple[str, ...] = (),
-    schools: tuple[str, ...] = (),
-) -> int:
-    row = db.execute(
-        "INSERT INTO profiles (linkedin_url, public_id, full_name, current_company,"
-        " current_title, location, headline, skills, schools)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
-        (
-            f"https://www.linkedin.com/in/{slug}",
-            slug,
-            slug.replace("-", " ").title(),
-            company,
-            title,
-            location,
-            headline,
-            list(skills),
-            list(schools),
-        ),
-    ).fetchone()
-    assert row is not None
-    db.execute(
-        "INSERT INTO project_profiles (project_id, profile_id) VALUES (%s, %s)",
-        (project_id, row[0]),
-    )
-    return int(row[0])
-
-
-def make_project(db: psycopg.Connection, user_id: int, name: str = "Data Eng") -> int:
-    row = db.execute(
-        "INSERT INTO projects (name, owner_id) VALUES (%s, %s) RETURNING id", (name, user_id)
-    ).fetchone()
-    assert row is not None
-    return int(row[0])
 
 
 def test_items_are_normalised_deduplicated_and_displayed_as_written(
@@ -143,7 +100,7 @@ def test_filter_job_reasons_for_every_category(
     db: psycopg.Connection, redis_conn: object, fast_providers: SandboxControl
 ) -> None:
     user = create_user(db, "rita@example.com", "recruiter")
-    project = make_project(db, user)
+    project = make_project(db, name="Data Eng", owner_id=user)
     competitors = lists.create_list(user, "Competitors", "excluded_companies")
     lists.add_items(user, competitors, ["ACME, Inc."])
     targets = lists.create_list(user, "Targets", "target_companies")

@@ -12,8 +12,8 @@ import pytest
 from layouts import filters as filters_page
 from layouts import project_pipeline as page
 from services.filters import apply, lists
+from tests.factories import add_profile, make_project
 from tests.helpers import create_user, dash_post, login, output_key
-from tests.integration.test_filters import add_profile, make_project
 
 pytestmark = pytest.mark.integration
 
@@ -105,7 +105,7 @@ def test_project_grid_shows_outcomes_and_shortlists_selected_rows(
     client: Any, db: psycopg.Connection
 ) -> None:
     user = int(db.execute("SELECT id FROM users").fetchone()[0])  # type: ignore[index]
-    project = make_project(db, user)
+    project = make_project(db, name="Data Eng", owner_id=user)
     a = add_profile(db, project, "ann-a", company="Acme")
     b = add_profile(db, project, "bob-b", company="Globex")
     competitors = lists.create_list(user, "Competitors", "excluded_companies")

@@ -17,6 +17,7 @@ import redis as redis_lib
 from services import stages
 from services.contacts import set_shortlisted
 from services.insights import funnel, funnel_rollup
+from tests.factories import make_project, make_prompt_version
 from tests.helpers import celery_worker, create_user, free_port, wait_for
 from tests.integration.test_funnel_rollup import (
     DAY0,
@@ -34,7 +35,8 @@ pytestmark = pytest.mark.integration
 def three(db: psycopg.Connection) -> None:
     """Projects 1, 2, 3; profile 1 in projects 1 and 2, profile 2 in project 3, profile 3 in
     none; the rollup is fresh."""
-    db.execute("INSERT INTO projects (id, name) VALUES (1, 'A'), (2, 'B'), (3, 'C')")
+    for project_id, name in enumerate("ABC", start=1):
+        make_project(db, id=project_id, name=name)
     db.execute(
         "INSERT INTO profiles (id, linkedin_url) SELECT g, 'https://www.linkedin.com/in/t' || g"
         " FROM generate_series(1, 3) g"
@@ -44,10 +46,7 @@ def three(db: psycopg.Connection) -> None:
         " (1, 1, %(t)s), (2, 1, %(t)s), (3, 2, %(t)s)",
         {"t": DAY0},
     )
-    db.execute(
-        "INSERT INTO prompt_versions (id, project_id, version, criteria, prompt_text, model)"
-        " VALUES (1, 3, 1, '{}', 'p', 'm')"
-    )
+    make_prompt_version(db, id=1, project_id=3)
     assert funnel_rollup.refresh_dirty() == 3  # a fresh rollup, nothing marked
 
 
@@ -93,7 +92,8 @@ def test_triggers_mark_exactly_the_projects_affected(db: psycopg.Connection, thr
 
 
 def test_a_bulk_copy_marks_each_project_once(db: psycopg.Connection) -> None:
-    db.execute("INSERT INTO projects (id, name) VALUES (1, 'A'), (2, 'B'), (3, 'C')")
+    for project_id, name in enumerate("ABC", start=1):
+        make_project(db, id=project_id, name=name)
     db.execute(
         "INSERT INTO profiles (linkedin_url)"
         " SELECT 'https://www.linkedin.com/in/bulk-' || g FROM generate_series(1, 50000) g"

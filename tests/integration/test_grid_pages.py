@@ -36,8 +36,8 @@ from services.grid import (
 from services.grid.params import Params
 from services.grid.query import where_clause
 from services.grid.sorting import sort_keys
+from tests.factories import make_project, seed_profiles
 from tests.helpers import celery_worker, wait_for
-from tests.integration.test_grid_seed import seed_profiles
 
 pytestmark = pytest.mark.integration
 ROWS = 3000
@@ -412,7 +412,8 @@ def test_profile_detail_with_raw_payloads_and_projects(db: psycopg.Connection) -
         "INSERT INTO profile_raw (profile_id, provider, payload) VALUES"
         " (2, 'crustdata', '{\"a\": 1}'), (2, 'salesql', '{\"emails\": [\"x@y.z\"]}')"
     )
-    db.execute("INSERT INTO projects (name) VALUES ('Zeta'), ('Alpha')")
+    make_project(db, name="Zeta")
+    make_project(db, name="Alpha")
     db.execute(
         "INSERT INTO project_profiles (project_id, profile_id, stage, shortlisted)"
         " VALUES (1, 2, 'contacted', true), (2, 2, 'sourced', false), (1, 3, 'sourced', false)"

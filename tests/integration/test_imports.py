@@ -10,17 +10,12 @@ import pytest
 
 from services.csv_source import ImportRefused, read_candidates
 from services.imports import import_candidates, import_upload, store_upload
+from tests.factories import make_project
 
 SALESNAV_HEADER = (
     "profileUrl,fullName,firstName,lastName,companyName,title,location,vmid,linkedInProfileUrl\n"
 )
 LINKEDIN_HEADER = "profileUrl,fullName,headline,location,company,jobTitle,vmid\n"
-
-
-def _project(db: psycopg.Connection, name: str = "Data Engineer") -> int:
-    row = db.execute("INSERT INTO projects (name) VALUES (%s) RETURNING id", (name,)).fetchone()
-    assert row is not None
-    return int(row[0])
 
 
 def _salesnav_row(i: int) -> str:
@@ -37,7 +32,7 @@ def _import(db: psycopg.Connection, project_id: int, text: str, name: str = "x.c
 
 
 def test_linkedin_export_imports_and_maps_columns(db: psycopg.Connection) -> None:
-    project = _project(db)
+    project = make_project(db, name="Data Engineer")
     csv_text = LINKEDIN_HEADER + (
         "https://www.linkedin.com/in/jane-doe/,Jane Doe,Data Engineer at Acme,Berlin,Acme,"
         "Data Engineer,ACwAAAjane0000001\n"
@@ -62,7 +57,7 @@ def test_linkedin_export_imports_and_maps_columns(db: psycopg.Connection) -> Non
 def test_known_profiles_are_linked_not_inserted_again_across_formats(
     db: psycopg.Connection,
 ) -> None:
-    first, second = _project(db, "A"), _project(db, "B")
+    first, second = make_project(db, name="A"), make_project(db, name="B")
     _import(db, first, LINKEDIN_HEADER + "https://www.linkedin.com/in/jane-doe,Jane,,,,,\n")
     again = _import(db, second, "LinkedIn URL,Name\nhttp://www.linkedin.com/in/Jane-Doe/?trk=x,J\n")
     assert (again.new, again.linked) == (0, 1)
@@ -73,14 +68,14 @@ def test_known_profiles_are_linked_not_inserted_again_across_formats(
 
 
 def test_member_id_matches_a_profile_known_by_slug(db: psycopg.Connection) -> None:
-    project = _project(db)
+    project = make_project(db, name="Data Engineer")
     mid = "ACwAAAjane0000001"
     _import(db, project, LINKEDIN_HEADER + f"https://www.linkedin.com/in/jane-doe,Jane,,,,,{mid}\n")
     salesnav = SALESNAV_HEADER + (
         f'"https://www.linkedin.com/sales/lead/{mid},NAME_SEARCH,x",Jane D,Jane,D,Acme,Eng,Berlin,'
         f"{mid},https://www.linkedin.com/in/{mid}\n"
     )
-    report = _import(db, _project(db, "B"), salesnav)
+    report = _import(db, make_project(db, name="B"), salesnav)
     assert (report.new, report.linked) == (0, 1)
     assert db.execute("SELECT count(*) FROM profiles").fetchone() == (1,)
 
@@ -88,7 +83,7 @@ def test_member_id_matches_a_profile_known_by_slug(db: psycopg.Connection) -> No
 def test_bad_rows_are_skipped_with_reasons_and_duplicates_within_file(
     db: psycopg.Connection,
 ) -> None:
-    project = _project(db)
+    project = make_project(db, name="Data Engineer")
     text = (
         "profileUrl,fullName\n"
         "https://www.linkedin.com/in/a-person,A\n"
@@ -131,7 +126,7 @@ def test_bad_rows_are_skipped_with_reasons_and_duplicates_within_file(
 def test_malformed_files_are_refused_whole_and_write_nothing(
     db: psycopg.Connection, content: bytes, message: str
 ) -> None:
-    project = _project(db)
+    project = make_project(db, name="Data Engineer")
     good_rows = b"".join(f"https://www.linkedin.com/in/ok-{i},OK\n".encode() for i in range(50))
     with pytest.raises(ImportRefused, match=message):
         has_rows = content.startswith(b"profileUrl") and content.count(b"\n") > 1
@@ -142,7 +137,7 @@ def test_malformed_files_are_refused_whole_and_write_nothing(
 
 
 def test_too_large_and_wrong_type_are_refused(db: psycopg.Connection) -> None:
-    project = _project(db)
+    project = make_project(db, name="Data Engineer")
     with pytest.raises(ImportRefused, match="limit is"):
         store_upload(project, "big.csv", b"profileUrl\n" + b"x" * 2000, None, 1000)
     with pytest.raises(ImportRefused, match=r"only CSV \(\.csv, \.txt\) and Excel \(\.xlsx\)"):
@@ -152,7 +147,7 @@ def test_too_large_and_wrong_type_are_refused(db: psycopg.Connection) -> None:
 
 
 def test_a_failure_mid_import_leaves_nothing_half_imported(db: psycopg.Connection) -> None:
-    project = _project(db)
+    project = make_project(db, name="Data Engineer")
     text = "profileUrl\n" + "".join(f"https://www.linkedin.com/in/p-{i}\n" for i in range(3000))
     text += "https://www.linkedin.com/in/late,unexpected,fields\n"
     chunks = [text.encode()]
@@ -162,7 +157,7 @@ def test_a_failure_mid_import_leaves_nothing_half_imported(db: psycopg.Connectio
 
 
 def test_concurrent_overlapping_imports_create_no_duplicates(db: psycopg.Connection) -> None:
-    projects = [_project(db, "A"), _project(db, "B")]
+    projects = [make_project(db, name="A"), make_project(db, name="B")]
     rows = [_salesnav_row(i) for i in range(3000)]
     files = [SALESNAV_HEADER + "".join(rows[:2000]), SALESNAV_HEADER + "".join(rows[1000:])]
     reports: list[Any] = [None, None]
@@ -225,7 +220,7 @@ def _stored_people(db: psycopg.Connection) -> list[tuple[str, str, str]]:
 def test_excel_csv_exports_import_with_accents_intact(
     db: psycopg.Connection, name: str, content: bytes
 ) -> None:
-    project = _project(db)
+    project = make_project(db, name="Data Engineer")
     upload_id, fmt, rows = store_upload(project, name, content, None, 10_000_000)
     assert (fmt, rows) == ("salesnav", 3)
     report = import_upload(upload_id, None)
@@ -236,7 +231,7 @@ def test_excel_csv_exports_import_with_accents_intact(
 def test_a_cp1252_file_whose_first_accent_comes_late_is_not_misread(
     db: psycopg.Connection,
 ) -> None:
-    project = _project(db)
+    project = make_project(db, name="Data Engineer")
     ascii_rows = "".join(
         f"https://www.linkedin.com/in/p-{i},Person {i},Acme\r\n" for i in range(4000)
     )
@@ -254,7 +249,7 @@ def test_a_cp1252_file_whose_first_accent_comes_late_is_not_misread(
 
 
 def test_a_bad_byte_late_in_a_big_file_names_its_real_line(db: psycopg.Connection) -> None:
-    project = _project(db)
+    project = make_project(db, name="Data Engineer")
     rows = "".join(f"https://www.linkedin.com/in/p-{i},Pérson {i}\n" for i in range(2000))
     content = ("profileUrl,fullName\n" + rows).encode() + b"https://www.linkedin.com/in/x,\xff\n"
     with pytest.raises(ImportRefused, match=r"^Line 2,?002: bytes that are not valid UTF-8"):
@@ -287,7 +282,7 @@ def test_an_xlsx_sheet_imports_with_the_same_mapping_and_sensible_cells(
 ) -> None:
     from datetime import datetime
 
-    project = _project(db)
+    project = make_project(db, name="Data Engineer")
     content = _workbook(
         tmp_path,
         [
@@ -319,7 +314,7 @@ def test_an_xlsx_sheet_imports_with_the_same_mapping_and_sensible_cells(
 def test_workbooks_that_cannot_be_read_are_refused_with_what_to_do(
     db: psycopg.Connection, tmp_path: Any
 ) -> None:
-    project = _project(db)
+    project = make_project(db, name="Data Engineer")
     too_wide = _workbook(tmp_path, [["profileUrl"], ["https://www.linkedin.com/in/a", "extra"]])
     with pytest.raises(ImportRefused, match="Row 2: 2 fields but the header has 1"):
         store_upload(project, "wide.xlsx", too_wide, None, 10_000_000, "Export")
@@ -339,7 +334,7 @@ def test_workbooks_that_cannot_be_read_are_refused_with_what_to_do(
 
 
 def test_a_png_uploaded_as_csv_is_told_what_it_is(db: psycopg.Connection) -> None:
-    project = _project(db)
+    project = make_project(db, name="Data Engineer")
     png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01\x00" + bytes(500)
     with pytest.raises(ImportRefused, match=r"not a CSV or Excel file \(it is a PNG image\)"):
         store_upload(project, "people.csv", png, None, 10_000_000)
@@ -350,7 +345,7 @@ def test_a_png_uploaded_as_csv_is_told_what_it_is(db: psycopg.Connection) -> Non
 def test_a_decomposed_unicode_slug_is_the_same_person(db: psycopg.Connection) -> None:
     import unicodedata
 
-    first, second = _project(db, "A"), _project(db, "B")
+    first, second = make_project(db, name="A"), make_project(db, name="B")
     _import(db, first, "profileUrl,fullName\nhttps://www.linkedin.com/in/jürgen-café,Jürgen\n")
     nfd = unicodedata.normalize("NFD", "https://www.linkedin.com/in/jürgen-café")
     report = _import(db, second, f"profileUrl,fullName\n{nfd},Jürgen (mac)\n")
@@ -365,7 +360,7 @@ def test_a_decomposed_unicode_slug_is_the_same_person(db: psycopg.Connection) ->
 
 def _mixed_file(db: psycopg.Connection) -> tuple[int, int]:
     """A project where one file has each outcome; returns (project, import id)."""
-    project, other = _project(db, "Target"), _project(db, "Other")
+    project, other = make_project(db, name="Target"), make_project(db, name="Other")
     _import(db, other, "profileUrl,fullName\nhttps://www.linkedin.com/in/known,Known\n")
     _import(db, project, "profileUrl,fullName\nhttps://www.linkedin.com/in/member,Member\n")
     text = (
@@ -421,7 +416,10 @@ def test_rows_not_added_page_from_sql_and_download_formula_safe(db: psycopg.Conn
     ]
     only_already, count = import_rows_page(project, import_id, outcome="already")
     assert count == 1 and [r.row for r in only_already] == [4]
-    assert import_rows_page(_project(db, "Elsewhere"), import_id) == ([], 0)  # not its import
+    assert import_rows_page(make_project(db, name="Elsewhere"), import_id) == (
+        [],
+        0,
+    )  # not its import
     with pytest.raises(ValueError, match="unknown outcome"):
         import_rows_page(project, import_id, outcome="new; DROP TABLE imports")
     rows = list(csv.reader(io.StringIO("".join(export_import_rows(project, import_id)))))
@@ -450,7 +448,7 @@ def test_the_reasons_download_needs_a_login_and_the_right_project(db: psycopg.Co
     assert response.status_code == 200 and response.mimetype == "text/csv"
     body = response.get_data(as_text=True)
     assert body.startswith("row,name,outcome,reason") and "'=HYPERLINK" in body
-    other = _project(db, "Not this one")
+    other = make_project(db, name="Not this one")
     assert client.get(f"/download/projects/{other}/imports/{import_id}/rows.csv").status_code == 404
     assert db.execute(
         "SELECT count(*) FROM audit_log WHERE action = 'import.rows_export'"
@@ -463,7 +461,7 @@ def test_an_import_job_reports_skips_as_skipped_not_failed(db: psycopg.Connectio
     from services.core.db import unit_of_work
     from services.imports import run_import
 
-    project = _project(db)
+    project = make_project(db, name="Data Engineer")
     people = [f"https://www.linkedin.com/in/p-{i}" for i in range(10)]
     text = "profileUrl\n" + "\n".join(people + people + people[:3]) + "\n"  # 23 rows, 10 people
     upload_id, _fmt, rows = store_upload(project, "repeats.csv", text.encode(), None, 10_000_000)
@@ -554,7 +552,7 @@ def test_kept_reasons_are_capped_problems_first_and_counts_stay_complete(
     from services.imports import import_rows_page, list_imports
 
     monkeypatch.setattr(imports, "DETAIL_ROWS_KEPT", 3)
-    project = _project(db)
+    project = make_project(db, name="Data Engineer")
     _import(db, project, "url\nhttps://www.linkedin.com/in/ann\nhttps://www.linkedin.com/in/bob\n")
     text = "url\n" + "".join(
         f"https://www.linkedin.com/{path}\n"

@@ -12,6 +12,13 @@ import plotly.graph_objects as go
 import psycopg
 import pytest
 
+from tests.factories import (
+    add_to_project,
+    make_job,
+    make_profile,
+    make_project,
+    make_prompt_version,
+)
 from tests.helpers import create_user, dash_post, login, output_key
 
 # The reference time of every test here: filters, "today" and all rows are placed from it and
@@ -38,19 +45,17 @@ def dataset(db: psycopg.Connection, redis_conn: Any) -> dict[str, int]:
     r1 = create_user(db, "rita@example.com", "recruiter")
     r2 = create_user(db, "rob@example.com", "recruiter")
     ex = db.execute
-    ex("INSERT INTO projects (id, name) VALUES (1, 'Alpha'), (2, 'Beta')")
+    make_project(db, id=1, name="Alpha")
+    make_project(db, id=2, name="Beta")
     enriched = [_days(10), _days(100), _days(400), None, _days(50), None]
     for i, at in enumerate(enriched, start=1):
-        ex(
-            "INSERT INTO profiles (id, linkedin_url, full_name, enrichment_status, enriched_at)"
-            " VALUES (%s, %s, %s, %s, %s)",
-            (
-                i,
-                f"https://www.linkedin.com/in/p{i}",
-                f"Person {i}",
-                "enriched" if at else "pending",
-                at,
-            ),
+        make_profile(
+            db,
+            id=i,
+            linkedin_url=f"https://www.linkedin.com/in/p{i}",
+            full_name=f"Person {i}",
+            enrichment_status="enriched" if at else "pending",
+            enriched_at=at,
         )
     pp = [
         (1, 1, r1, True, BASE),
@@ -62,26 +67,21 @@ def dataset(db: psycopg.Connection, redis_conn: Any) -> dict[str, int]:
         (2, 6, r1, False, OLD),
     ]
     for project, profile, by, shortlisted, at in pp:
-        ex(
-            "INSERT INTO project_profiles (project_id, profile_id, added_by, shortlisted, added_at)"
-            " VALUES (%s, %s, %s, %s, %s)",
-            (project, profile, by, shortlisted, at),
-        )
+        add_to_project(db, project, profile, added_by=by, shortlisted=shortlisted, added_at=at)
     for project, profile, passed in [(1, 1, True), (1, 2, True), (1, 3, False), (1, 4, True),
                                      (2, 1, True), (2, 5, False)]:  # fmt: skip
         ex(
             "INSERT INTO filter_results (project_id, profile_id, passed) VALUES (%s, %s, %s)",
             (project, profile, passed),
         )
-    ex(
-        "INSERT INTO prompt_versions (id, project_id, version, criteria, prompt_text, model) VALUES"
-        " (1, 1, 1, '{}', 'p', 'm'), (2, 1, 2, '{}', 'p', 'm'), (3, 2, 1, '{}', 'p', 'm')"
-    )
-    ex(
-        "INSERT INTO jobs (id, kind, project_id, created_by) VALUES"
-        " (1, 'screen', 1, %s), (2, 'screen', 2, %s), (3, 'lookup', 1, %s)",
-        (r1, r2, r1),
-    )
+    for version_id, project, version in [(1, 1, 1), (2, 1, 2), (3, 2, 1)]:
+        make_prompt_version(db, id=version_id, project_id=project, version=version)
+    for job_id, kind, project, by in [
+        (1, "screen", 1, r1),
+        (2, "screen", 2, r2),
+        (3, "lookup", 1, r1),
+    ]:
+        make_job(db, id=job_id, kind=kind, project_id=project, created_by=by)
     screenings = [
         (1, 1, 1, 1, "done", 8, "good", 1),
         (2, 1, 1, 2, "done", 4, "maybe", 1),

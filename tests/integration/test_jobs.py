@@ -7,16 +7,13 @@ from typing import Any
 import psycopg
 
 from services import jobs
+from tests.factories import make_project
 from tests.helpers import celery_worker, create_user, dash_post, login, output_key, wait_for
 
 
-def _projects(db: psycopg.Connection, n: int) -> None:
-    for i in range(n):
-        db.execute("INSERT INTO projects (name, profile_count) VALUES (%s, 999)", (f"P{i}",))
-
-
 def test_recount_job_runs_on_a_real_worker_and_reaches_done(db: psycopg.Connection) -> None:
-    _projects(db, 25)
+    for i in range(25):
+        make_project(db, name=f"P{i}", profile_count=999)
     db.execute("INSERT INTO profiles (linkedin_url) VALUES ('https://www.linkedin.com/in/a')")
     db.execute("INSERT INTO project_profiles (project_id, profile_id) VALUES (1, 1)")
     job_id = jobs.start_job("recount_profiles", {}, None)
@@ -38,7 +35,8 @@ def test_unknown_job_kind_fails_with_reason(db: psycopg.Connection) -> None:
 
 
 def test_cancelled_job_is_not_run_and_can_be_retried(db: psycopg.Connection) -> None:
-    _projects(db, 3)
+    for i in range(3):
+        make_project(db, name=f"P{i}", profile_count=999)
     with psycopg.connect(db.info.dsn) as conn:
         job_id = jobs.insert_job(conn, "recount_profiles", {}, None)
     assert jobs.cancel(job_id, None)

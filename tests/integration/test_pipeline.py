@@ -13,6 +13,7 @@ import pytest
 from services import jobs, searches
 from services.enrichment import start_enrichment
 from services.imports import import_upload, store_upload
+from tests.factories import make_project
 from tests.helpers import celery_worker, create_user, wait_for
 from tests.integration.sandbox_fixture import (
     SandboxControl,
@@ -31,14 +32,6 @@ def pipeline_env(fast_providers: SandboxControl, monkeypatch: pytest.MonkeyPatch
     return fast_providers
 
 
-def _project(db: psycopg.Connection, user_id: int, name: str = "Backend") -> int:
-    row = db.execute(
-        "INSERT INTO projects (name, owner_id) VALUES (%s, %s) RETURNING id", (name, user_id)
-    ).fetchone()
-    assert row is not None
-    return int(row[0])
-
-
 def _finished(job_id: int, timeout_s: float = 60) -> jobs.Job:
     return wait_for(lambda: (j := jobs.get_job(job_id)) and j.finished and j, timeout_s=timeout_s)
 
@@ -47,7 +40,7 @@ def test_search_run_end_to_end_imports_and_records_history(
     db: psycopg.Connection, pipeline_env: SandboxControl
 ) -> None:
     user = create_user(db, "rita@example.com", "recruiter")
-    project = _project(db, user)
+    project = make_project(db, name="Backend", owner_id=user)
     search_id, job_id = searches.start_search(user, project, "linkedin", "data engineer berlin", 40)
     with celery_worker():
         job = _finished(job_id)
@@ -67,7 +60,7 @@ def test_search_run_end_to_end_imports_and_records_history(
     )
     assert ops.get("agent_launch") == 1 and ops.get("container_fetch", 0) >= 1
     # The same search for another project finds everyone already known: nothing inserted twice.
-    other = _project(db, user, "Other")
+    other = make_project(db, name="Other", owner_id=user)
     search2, job2 = searches.start_search(user, other, "linkedin", "data engineer berlin", 40)
     with celery_worker():
         _finished(job2)
@@ -82,7 +75,7 @@ def test_two_users_on_one_agent_one_runs_one_waits_both_get_their_results(
     pipeline_env.configure("phantombuster", container_seconds=2.0)
     rita = create_user(db, "rita@example.com", "recruiter")
     sam = create_user(db, "sam@example.com", "recruiter")
-    p1, p2 = _project(db, rita, "P1"), _project(db, sam, "P2")
+    p1, p2 = make_project(db, name="P1", owner_id=rita), make_project(db, name="P2", owner_id=sam)
     s1, j1 = searches.start_search(rita, p1, "linkedin", "golang payments", 15)
     s2, j2 = searches.start_search(sam, p2, "linkedin", "react design systems", 25)
     messages: list[str] = []
@@ -109,7 +102,7 @@ def test_two_users_on_one_agent_one_runs_one_waits_both_get_their_results(
 
 
 def _project_with_profiles(db: psycopg.Connection, user: int, n: int) -> int:
-    project = _project(db, user)
+    project = make_project(db, name="Backend", owner_id=user)
     text = "profileUrl,fullName\n" + "".join(
         f"https://www.linkedin.com/in/person-{i:04d},Person {i}\n" for i in range(n)
     )
@@ -156,7 +149,7 @@ def test_per_profile_failures_are_recorded_and_retryable(
     db: psycopg.Connection, pipeline_env: SandboxControl
 ) -> None:
     user = create_user(db, "rita@example.com", "recruiter")
-    project = _project(db, user)
+    project = make_project(db, name="Backend", owner_id=user)
     text = (
         "profileUrl\nhttps://www.linkedin.com/in/good-one\n"
         "https://www.linkedin.com/in/has-error-inside\nhttps://www.linkedin.com/in/notfound-x\n"

@@ -9,8 +9,8 @@ import pytest
 
 from layouts import ids
 from layouts import profiles as page
+from tests.factories import seed_profiles
 from tests.helpers import create_user, dash_post, login, output_key
-from tests.integration.test_grid_seed import seed_profiles
 
 pytestmark = pytest.mark.integration
 COUNT_OUTPUTS = [

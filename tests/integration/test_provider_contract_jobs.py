@@ -19,6 +19,7 @@ from services import contacts, jobs, searches
 from services.core.settings import get_settings
 from services.enrichment import start_enrichment
 from services.providers.phantombuster import webhook_token
+from tests.factories import add_profile, make_project
 from tests.helpers import (
     ROOT,
     answers,
@@ -29,7 +30,6 @@ from tests.helpers import (
     wait_for,
 )
 from tests.integration.sandbox_fixture import SandboxControl
-from tests.integration.test_filters import add_profile, make_project
 
 pytestmark = pytest.mark.integration
 
@@ -59,7 +59,7 @@ def test_object_locations_enrich_and_only_matches_are_billed(
     db: psycopg.Connection, env: SandboxControl
 ) -> None:
     user = create_user(db, "rita@example.com", "recruiter")
-    project = make_project(db, user)
+    project = make_project(db, name="Data Eng", owner_id=user)
     found = [add_profile(db, project, f"ann-lee-{i}") for i in range(3)]
     missing = add_profile(db, project, "notfound-person")
     with celery_worker():
@@ -84,7 +84,7 @@ def test_search_keeps_its_login_uses_manifest_keys_and_follows_a_result_file(
 ) -> None:
     env.configure("phantombuster", large_result_rows=5)
     user = create_user(db, "rita@example.com", "recruiter")
-    project = make_project(db, user)
+    project = make_project(db, name="Data Eng", owner_id=user)
     search_id, job_id = searches.start_search(user, project, "linkedin", "data engineer", 12)
     with celery_worker():
         job = _finished(job_id)
@@ -109,7 +109,7 @@ def test_search_keeps_its_login_uses_manifest_keys_and_follows_a_result_file(
 
 def test_search_over_linkedins_cap_is_refused_with_the_reason(db: psycopg.Connection) -> None:
     user = create_user(db, "rita@example.com", "recruiter")
-    project = make_project(db, user)
+    project = make_project(db, name="Data Eng", owner_id=user)
     with pytest.raises(searches.SearchError, match="at most 1,000 results per search"):
         searches.start_search(user, project, "linkedin", "go", 1001)
 
@@ -120,7 +120,7 @@ def test_container_stuck_in_unknown_fails_with_its_reason(
     monkeypatch.setenv("SEARCH_UNKNOWN_DEADLINE_S", "1.5")
     env.configure("phantombuster", stuck_unknown=True)
     user = create_user(db, "rita@example.com", "recruiter")
-    project = make_project(db, user)
+    project = make_project(db, name="Data Eng", owner_id=user)
     search_id, job_id = searches.start_search(user, project, "linkedin", "rust", 5)
     with celery_worker():
         _finished(job_id)
@@ -131,7 +131,7 @@ def test_container_stuck_in_unknown_fails_with_its_reason(
 
 def _shortlist(db: psycopg.Connection, n: int) -> tuple[int, int, list[int]]:
     user = create_user(db, "rita@example.com", "recruiter")
-    project = make_project(db, user)
+    project = make_project(db, name="Data Eng", owner_id=user)
     ids = [add_profile(db, project, f"person-{i}") for i in range(n)]
     contacts.set_shortlisted(user, project, ids)
     return user, project, ids
@@ -195,7 +195,7 @@ def test_run_webhook_ends_the_wait_instead_of_slow_polling(
 ) -> None:
     monkeypatch.setenv("SEARCH_WEBHOOK_POLL_S", "300")  # without the webhook: minutes
     user = create_user(db, "rita@example.com", "recruiter")
-    project = make_project(db, user)
+    project = make_project(db, name="Data Eng", owner_id=user)
     started = time.monotonic()
     search_id, job_id = searches.start_search(user, project, "linkedin", "kotlin", 4)
     with celery_worker():

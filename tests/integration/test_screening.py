@@ -13,6 +13,7 @@ import pytest
 from services import jobs
 from services.screening import prompt, results
 from services.screening.job import retry_failed, start_screening
+from tests.factories import make_project
 from tests.helpers import celery_worker, create_user, wait_for
 from tests.integration.sandbox_fixture import SandboxControl
 
@@ -37,11 +38,7 @@ def screening_env(
 
 
 def project_with_profiles(db: psycopg.Connection, user: int, n: int, name: str = "DE") -> int:
-    row = db.execute(
-        "INSERT INTO projects (name, owner_id) VALUES (%s, %s) RETURNING id", (name, user)
-    ).fetchone()
-    assert row is not None
-    project = int(row[0])
+    project = make_project(db, name=name, owner_id=user)
     db.execute(
         "WITH new AS ("
         " INSERT INTO profiles (linkedin_url, full_name, headline, current_title,"

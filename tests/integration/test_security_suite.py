@@ -16,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.factories import make_project
 from tests.helpers import callback_body, create_user, dash_post, login
 
 GRID_OUTPUT_FRAGMENT = "profiles-grid.getRowsResponse"
@@ -234,7 +235,7 @@ def test_hostile_grid_models_never_crash_or_reach_sql(
 def test_malformed_and_oversized_uploads_are_refused_with_a_message(
     recruiter: Any, db: psycopg.Connection, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    project = db.execute("INSERT INTO projects (name) VALUES ('P') RETURNING id").fetchone()[0]
+    project = make_project(db, name="P")
     deps = recruiter.get("/_dash-dependencies").get_json()
     output = next(d["output"] for d in deps if "project-upload-feedback.children" in d["output"])
     outs = [o for o in output.strip(".").split("...") if o]

@@ -15,8 +15,8 @@ from services import stages
 from services.core.cache import data_version
 from services.grid.project_view import fetch_project_block
 from services.insights import InsightsFilter, funnel
+from tests.factories import make_project, seed_profiles
 from tests.helpers import create_user, dash_post, login
-from tests.integration.test_grid_seed import seed_profiles
 
 pytestmark = pytest.mark.integration
 DAY = dt.datetime(2026, 11, 20, 10, 0, tzinfo=dt.UTC)  # the members' "added" day
@@ -28,8 +28,8 @@ def project(db: psycopg.Connection, redis_conn: Any) -> dict[str, int]:
     """Project 1 "Alpha" with profiles 1..10 (added on DAY), project 2 "Beta" with 11..12."""
     seed_profiles(db, 20, seed=3)
     rita = create_user(db, "rita@example.com", "recruiter")
-    db.execute("INSERT INTO projects (name, owner_id) VALUES ('Alpha', %s), ('Beta', %s)",
-               (rita, rita))  # fmt: skip
+    make_project(db, name="Alpha", owner_id=rita)
+    make_project(db, name="Beta", owner_id=rita)
     db.execute(
         "INSERT INTO project_profiles (project_id, profile_id, added_by, added_at)"
         " SELECT CASE WHEN g <= 10 THEN 1 ELSE 2 END, g, %s, %s FROM generate_series(1, 12) g",

@@ -20,8 +20,8 @@ from services.grid import (
     query_to_url_params,
     url_params_to_query,
 )
+from tests.factories import seed_profiles
 from tests.helpers import create_user, dash_post, login, output_key
-from tests.integration.test_grid_seed import seed_profiles
 
 pytestmark = pytest.mark.integration
 

@@ -37,6 +37,7 @@ from layouts import profiles as profiles_page
 from layouts import project_pipeline as pipeline_page
 from layouts import projects as projects_page
 from services import jobs
+from tests.factories import seed_profiles
 from tests.helpers import (
     ROOT,
     answers,
@@ -50,7 +51,6 @@ from tests.helpers import (
     wait_for,
 )
 from tests.integration.sandbox_fixture import SandboxControl
-from tests.integration.test_grid_seed import seed_profiles
 from tests.integration.test_profiles_page import _state as grid_state
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

@@ -7,14 +7,11 @@ import psycopg
 import pytest
 
 from services.core.db import after_commit, unit_of_work
+from tests.factories import make_project
 
 
 def _project_names(db: psycopg.Connection) -> list[str]:
     return [r[0] for r in db.execute("SELECT name FROM projects ORDER BY id").fetchall()]
-
-
-def _insert_project(conn: psycopg.Connection, name: str) -> None:
-    conn.execute("INSERT INTO projects (name) VALUES (%s)", (name,))
 
 
 def test_nested_unit_joins_the_outer_one_and_hooks_wait_for_its_commit(
@@ -22,10 +19,10 @@ def test_nested_unit_joins_the_outer_one_and_hooks_wait_for_its_commit(
 ) -> None:
     seen: list[list[str]] = []
     with unit_of_work() as outer:
-        _insert_project(outer, "outer")
+        make_project(outer, name="outer")
         with unit_of_work() as inner:
             assert inner is outer
-            _insert_project(inner, "inner")
+            make_project(inner, name="inner")
             after_commit(lambda: seen.append(_project_names(db)))
         assert _project_names(db) == []  # the inner block committed nothing on its own
         assert seen == []
@@ -35,7 +32,7 @@ def test_nested_unit_joins_the_outer_one_and_hooks_wait_for_its_commit(
 def test_rolled_back_unit_runs_no_hook_and_keeps_no_row(db: psycopg.Connection) -> None:
     seen: list[str] = []
     with pytest.raises(RuntimeError), unit_of_work() as conn:
-        _insert_project(conn, "lost")
+        make_project(conn, name="lost")
         after_commit(lambda: seen.append("ran"))
         raise RuntimeError("use case failed")
     assert seen == []
@@ -53,7 +50,7 @@ def test_hook_outside_a_unit_runs_at_once_and_a_failing_hook_keeps_the_commit(
         raise OSError("broker away")
 
     with unit_of_work() as conn:
-        _insert_project(conn, "kept")
+        make_project(conn, name="kept")
         after_commit(broken)
         after_commit(lambda: seen.append("later"))
     assert _project_names(db) == ["kept"]
