@@ -12,6 +12,8 @@ import dash
 from dash import Dash
 from flask import Flask, has_request_context
 
+import callbacks
+from callbacks.kit import on_callback_error
 from layouts import admin, filters, home, insights, placeholders, profiles, projects, shell
 from services.core.logs import configure_logging
 from services.core.runtime import export_service_urls, resolve_service_urls
@@ -44,47 +46,30 @@ def _resolved_settings() -> Settings:
     return get_settings()
 
 
-def _register_pages() -> None:
-    dash.register_page("home", path="/", name="Overview", title="SourcingX", layout=home.layout)
-    dash.register_page(
-        "profiles",
-        path="/profiles",
-        name="Profiles",
-        title="Profiles · SourcingX",
-        layout=profiles.layout,
-    )
-    dash.register_page(
-        "projects",
-        path="/projects",
-        name="Projects",
-        title="Projects · SourcingX",
-        layout=projects.list_layout,
-    )
-    dash.register_page(
+# (module, path or path template, page name, title, layout); a None title: Dash's default.
+_PAGES = (
+    ("home", "/", "Overview", "SourcingX", home.layout),
+    ("profiles", "/profiles", "Profiles", "Profiles · SourcingX", profiles.layout),
+    ("projects", "/projects", "Projects", "Projects · SourcingX", projects.list_layout),
+    (
         "project",
-        path_template="/projects/<project_id>",
-        name="Project",
-        title="Project · SourcingX",
-        layout=projects.project_layout,
-    )
-    dash.register_page(
-        "insights",
-        path="/insights",
-        name="Insights",
-        title="Insights · SourcingX",
-        layout=insights.layout,
-    )
-    dash.register_page(
-        "filters",
-        path="/filters",
-        name="Filters",
-        title="Filters · SourcingX",
-        layout=filters.layout,
-    )
-    dash.register_page("admin", path="/admin", name="Admin", layout=admin.layout)
-    dash.register_page(
-        "not_found_404", path="/404", name="Not found", layout=placeholders.not_found
-    )
+        "/projects/<project_id>",
+        "Project",
+        "Project · SourcingX",
+        projects.project_layout,
+    ),
+    ("insights", "/insights", "Insights", "Insights · SourcingX", insights.layout),
+    ("filters", "/filters", "Filters", "Filters · SourcingX", filters.layout),
+    ("admin", "/admin", "Admin", None, admin.layout),
+    ("not_found_404", "/404", "Not found", None, placeholders.not_found),
+)
+
+
+def _register_pages() -> None:
+    for module, path, name, title, layout in _PAGES:
+        # A path with a <variable> is a template: Dash fills the layout's keyword from it.
+        where = {"path_template": path} if "<" in path else {"path": path}
+        dash.register_page(module, name=name, title=title, layout=layout, **where)
 
 
 def _shell_layout() -> object:
@@ -127,10 +112,11 @@ def create_app() -> Dash:
         title="SourcingX",
         update_title=None,  # type: ignore[arg-type]
         serve_locally=True,
+        on_error=on_callback_error,
     )
     _register_pages()
     app.layout = _shell_layout
-    import callbacks  # noqa: F401  (registers every callback with dash.callback)
+    callbacks.register_all()
 
     return app
 

@@ -28,11 +28,12 @@ def broker_url(redis_url: str) -> str:
 
 
 def _redis_url() -> str:
-    url = os.environ.get("REDIS_URL")
+    from services.core.runtime import resolve_service_urls
+    from services.core.settings import environment, get_settings
+
+    url = environment().get("REDIS_URL")
     if url:
         return url
-    from services.core.runtime import resolve_service_urls
-    from services.core.settings import get_settings
 
     database_url, redis_url = resolve_service_urls(get_settings())
     os.environ.setdefault("DATABASE_URL", database_url)

@@ -7,23 +7,28 @@ copy-on-write); pools are opened lazily in each worker after the fork, never in 
 
 import gc
 import os
+import sys
 
-bind = os.environ.get(
-    "BIND", f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8050')}"
-)
-workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-threads = int(os.environ.get("WEB_THREADS", "4"))
+# gunicorn runs this file before it changes into the project; make the project importable.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from services.core.settings import web_server
+
+_web = web_server()
+bind = _web.bind
+workers = _web.workers
+threads = _web.threads
 worker_class = "gthread"
 preload_app = True
-max_requests = int(os.environ.get("WEB_MAX_REQUESTS", "5000"))
-max_requests_jitter = int(os.environ.get("WEB_MAX_REQUESTS_JITTER", "500"))
-timeout = int(os.environ.get("WEB_TIMEOUT", "30"))
+max_requests = _web.max_requests
+max_requests_jitter = _web.max_requests_jitter
+timeout = _web.timeout_s
 graceful_timeout = 20
 keepalive = 5
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
-accesslog = os.environ.get("WEB_ACCESS_LOG") or None
+accesslog = _web.access_log
 errorlog = "-"
-loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+loglevel = _web.log_level
 proc_name = "sourcingx-web"
 
 

@@ -25,7 +25,7 @@ from services.core import migrate
 from services.core.db import close_pool, direct_connection
 from services.core.metrics import prepare_multiprocess_dir
 from services.core.runtime import export_service_urls, resolve_service_urls
-from services.core.settings import PROJECT_ROOT, get_settings
+from services.core.settings import PROJECT_ROOT, environment, get_settings, web_server
 
 BIN = Path(sys.executable).parent
 
@@ -128,7 +128,7 @@ def _wait_http(url: str, timeout_s: float) -> bool:
 
 
 def _start_sandbox(children: list[subprocess.Popen[bytes]]) -> None:
-    if not get_settings().uses_sandbox or os.environ.get("SANDBOX_URL"):
+    if not get_settings().uses_sandbox or environment().get("SANDBOX_URL"):
         return
     if not (PROJECT_ROOT / "sandbox" / "__main__.py").exists():
         return
@@ -140,59 +140,44 @@ def _start_sandbox(children: list[subprocess.Popen[bytes]]) -> None:
     _wait_http(f"http://127.0.0.1:{port}/_sandbox/health", 15)
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    started = time.perf_counter()
-    _resolve(stop_on_exit=True)
-    credentials = _first_start(args.seed)
-    children: list[subprocess.Popen[bytes]] = []
-    _start_sandbox(children)
-    get_settings.cache_clear()
-    metrics_dir = str(get_settings().var_dir / "prometheus")
-    prepare_multiprocess_dir(metrics_dir)  # stale files from a previous run would be summed in
-    env = {
+def _serving_env(args: argparse.Namespace, metrics_dir: str) -> dict[str, str]:
+    return {
         **os.environ,
         "PORT": str(args.port),
         "HOST": args.host,
-        "WEB_CONCURRENCY": os.environ.get("WEB_CONCURRENCY", "2"),
+        "WEB_CONCURRENCY": str(web_server().workers),
         # glibc gives each thread that allocates its own arena; with 4 threads per worker that is
         # a one-time step of ~10 MB per worker that looks like growth. Two arenas are plenty.
-        "MALLOC_ARENA_MAX": os.environ.get("MALLOC_ARENA_MAX", "2"),
+        "MALLOC_ARENA_MAX": web_server().malloc_arena_max,
         "PROMETHEUS_MULTIPROC_DIR": metrics_dir,
     }
-    children.append(
-        subprocess.Popen(
-            [str(BIN / "gunicorn"), "-c", str(PROJECT_ROOT / "gunicorn.conf.py"), "app:server"],
-            cwd=PROJECT_ROOT,
-            env=env,
-        )
-    )
-    children.append(
-        subprocess.Popen(
-            [
-                str(BIN / "celery"),
-                "-A",
-                "celery_app",
-                "worker",
-                "-c",
-                str(args.worker_concurrency),
-                "-O",
-                "fair",
-                "--loglevel",
-                "INFO",
-                "-n",
-                f"sourcingx-{os.getpid()}@%h",
-            ],
-            cwd=PROJECT_ROOT,
-            env=env,
-        )
-    )
-    url = f"http://{args.host}:{args.port}"
-    ok = _wait_http(f"{url}/healthz", 60)
+
+
+def _start_web_and_worker(
+    args: argparse.Namespace, env: dict[str, str], children: list[subprocess.Popen[bytes]]
+) -> None:
+    gunicorn = [str(BIN / "gunicorn"), "-c", str(PROJECT_ROOT / "gunicorn.conf.py"), "app:server"]
+    worker = [
+        str(BIN / "celery"),
+        "-A",
+        "celery_app",
+        "worker",
+        "-c",
+        str(args.worker_concurrency),
+        "-O",
+        "fair",
+        "--loglevel",
+        "INFO",
+        "-n",
+        f"sourcingx-{os.getpid()}@%h",
+    ]
+    children.append(subprocess.Popen(gunicorn, cwd=PROJECT_ROOT, env=env))
+    children.append(subprocess.Popen(worker, cwd=PROJECT_ROOT, env=env))
+
+
+def _print_banner(url: str, ok: bool, seconds: float, credentials: str | None) -> None:
     print("\n" + "=" * 72)
-    print(
-        f"SourcingX is {'up' if ok else 'starting (slowly)'} at {url}  "
-        f"(ready in {time.perf_counter() - started:.1f}s)"
-    )
+    print(f"SourcingX is {'up' if ok else 'starting (slowly)'} at {url}  (ready in {seconds:.1f}s)")
     print(
         credentials
         or "Sign in with your existing account (create one: python manage.py "
@@ -202,6 +187,21 @@ def cmd_run(args: argparse.Namespace) -> int:
         print("Providers: local SANDBOX (no API keys configured); data is synthetic.")
     print("Press Ctrl-C to stop everything.")
     print("=" * 72 + "\n", flush=True)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    _resolve(stop_on_exit=True)
+    credentials = _first_start(args.seed)
+    children: list[subprocess.Popen[bytes]] = []
+    _start_sandbox(children)
+    get_settings.cache_clear()
+    metrics_dir = str(get_settings().var_dir / "prometheus")
+    prepare_multiprocess_dir(metrics_dir)  # stale files from a previous run would be summed in
+    _start_web_and_worker(args, _serving_env(args, metrics_dir), children)
+    url = f"http://{args.host}:{args.port}"
+    ok = _wait_http(f"{url}/healthz", 60)
+    _print_banner(url, ok, time.perf_counter() - started, credentials)
     return _supervise(children)
 
 
@@ -229,7 +229,7 @@ def _supervise(children: list[subprocess.Popen[bytes]]) -> int:
             child.wait(timeout=20)
         except subprocess.TimeoutExpired:
             child.kill()
-    if not get_settings().redis_url or "redis/redis.sock" in (os.environ.get("REDIS_URL") or ""):
+    if not get_settings().redis_url or "redis/redis.sock" in (environment().get("REDIS_URL") or ""):
         from services.core import embedded
 
         embedded.stop_redis(get_settings().var_dir)
@@ -243,8 +243,8 @@ def main(argv: list[str] | None = None) -> int:
     run = sub.add_parser(
         "run", help="start everything (embedded defaults when nothing is configured)"
     )
-    run.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8050")))
-    run.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+    run.add_argument("--port", type=int, default=web_server().port)
+    run.add_argument("--host", default=web_server().host)
     run.add_argument("--seed", type=int, default=5000, help="demo profiles for an empty database")
     run.add_argument("--worker-concurrency", type=int, default=2)
     run.set_defaults(func=cmd_run)

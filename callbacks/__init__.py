@@ -1,14 +1,27 @@
-"""Callbacks: inputs → one service call → component props. Importing this registers them all."""
+"""Callbacks: inputs → one guarded service call → component props.
 
-from callbacks import (  # noqa: F401
-    admin,
-    filters,
-    home,
-    insights,
-    jobs,
-    profiles,
-    project_pipeline,
-    projects,
-    saved_views,
-    shell,
+Importing a module registers its callbacks with `dash.callback`; `register_all()` imports every
+one, once the app exists (importing the package alone registers nothing, so `callbacks.kit` can
+be imported by the app before that).
+"""
+
+from importlib import import_module
+
+MODULES = (
+    "admin",
+    "filters",
+    "home",
+    "insights",
+    "jobs",
+    "profile_panel",
+    "profiles",
+    "project_pipeline",
+    "projects",
+    "saved_views",
+    "shell",
 )
+
+
+def register_all() -> None:
+    for name in MODULES:
+        import_module(f"callbacks.{name}")

@@ -9,24 +9,17 @@ from urllib.parse import urlencode
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, ctx, no_update
 
+from callbacks.kit import acting_user, alert, guarded, refused_alert
 from layouts import admin as page
 from services import erasure, users
 from services.audit import browse as audit_log
 from services.auth import AuthError
 from services.provider_status import provider_status
-from web.security import require_role
-
-
-def _refused(exc: Exception) -> dbc.Alert:
-    return dbc.Alert(str(exc), color="danger")
 
 
 @callback(Output(page.USERS, "children"), Input(page.USERS, "id"))
+@guarded(role="admin", refused=refused_alert)
 def show_users(_id: str) -> dbc.Table | dbc.Alert:
-    try:
-        require_role("admin")
-    except PermissionError as exc:
-        return _refused(exc)
     return page.users_table(users.list_users())
 
 
@@ -35,11 +28,8 @@ def show_users(_id: str) -> dbc.Table | dbc.Alert:
     Output(page.AUDIT_USER, "options"),
     Input(page.USERS, "children"),
 )
+@guarded(role="admin", refused=lambda _error: ([], []))
 def user_options(_table: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    try:
-        require_role("admin")
-    except PermissionError:
-        return [], []
     options = [
         {"value": u.id, "label": f"{u.email} ({u.role}{'' if u.active else ', inactive'})"}
         for u in users.list_users()
@@ -56,15 +46,14 @@ def user_options(_table: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]
     State(page.INVITE_ROLE, "value"),
     prevent_initial_call=True,
 )
+@guarded(role="admin", refused=lambda error: (refused_alert(error), no_update))
 def invite(n_clicks: int | None, email: str | None, name: str | None, role: str | None) -> Any:
     if not n_clicks:
         return no_update, no_update
-    try:
-        admin = require_role("admin")
-        user, password = users.invite_user(email or "", name or "", role or "", by=admin.id)
-    except (PermissionError, AuthError) as exc:
-        return _refused(exc), no_update
-    message = dbc.Alert(
+    admin = acting_user()
+    # An AuthError (a taken email, an unknown role) becomes the refusal alert, via `guarded`.
+    user, password = users.invite_user(email or "", name or "", role or "", by=admin.id)
+    message = alert(
         [f"Created {user.email} ({user.role}). Their password, shown only now: ", password],
         color="success",
     )
@@ -82,38 +71,41 @@ _ACTIONS = (page.ROLE_BUTTON, page.DEACTIVATE_BUTTON, page.ACTIVATE_BUTTON, page
     State(page.MANAGE_ROLE, "value"),
     prevent_initial_call=True,
 )
+@guarded(role="admin", refused=lambda error: (refused_alert(error), no_update))
 def manage_user(*args: Any) -> Any:
     user_id, role = args[-2], args[-1]
     action = ctx.triggered_id
     if action not in _ACTIONS:
         return no_update, no_update
+    admin = acting_user()
+    target = _chosen_user(user_id)
+    if action == page.ROLE_BUTTON:
+        users.change_role(target, role or "", by=admin.id)
+        done = f"Role changed to {role}."
+    elif action == page.DEACTIVATE_BUTTON:
+        users.set_active(target, False, by=admin.id)
+        done = "Deactivated: their sessions have ended."
+    elif action == page.ACTIVATE_BUTTON:
+        users.set_active(target, True, by=admin.id)
+        done = "Activated."
+    else:
+        done = f"New password, shown only now: {users.reset_password(target, by=admin.id)}"
+    return alert(done, color="success"), page.users_table(users.list_users())
+
+
+def _chosen_user(user_id: Any) -> int:
+    """The dropdown's user id (a client could send anything there)."""
+    if not user_id:
+        raise AuthError("Choose a user first.")
     try:
-        admin = require_role("admin")
-        if not user_id:
-            raise AuthError("Choose a user first.")
-        target = int(user_id)
-        if action == page.ROLE_BUTTON:
-            users.change_role(target, role or "", by=admin.id)
-            done = f"Role changed to {role}."
-        elif action == page.DEACTIVATE_BUTTON:
-            users.set_active(target, False, by=admin.id)
-            done = "Deactivated: their sessions have ended."
-        elif action == page.ACTIVATE_BUTTON:
-            users.set_active(target, True, by=admin.id)
-            done = "Activated."
-        else:
-            done = f"New password, shown only now: {users.reset_password(target, by=admin.id)}"
-    except (PermissionError, AuthError, ValueError) as exc:
-        return _refused(exc), no_update
-    return dbc.Alert(done, color="success"), page.users_table(users.list_users())
+        return int(user_id)
+    except (TypeError, ValueError):
+        raise AuthError("Choose a user from the list.") from None
 
 
 @callback(Output(page.PROVIDERS, "children"), Input(page.PROVIDERS, "id"))
+@guarded(role="admin", refused=refused_alert)
 def show_providers(_id: str) -> Any:
-    try:
-        require_role("admin")
-    except PermissionError as exc:
-        return _refused(exc)
     return page.providers_table(provider_status())
 
 
@@ -132,6 +124,7 @@ def show_providers(_id: str) -> Any:
     State(page.AUDIT_DATES, "end_date"),
     State(page.AUDIT_CURSOR, "data"),
 )
+@guarded(role="admin", refused=lambda error: (refused_alert(error), None, True, no_update))
 def show_audit(
     _apply: int | None,
     _older: int | None,
@@ -144,21 +137,18 @@ def show_audit(
     cursor: int | None,
 ) -> Any:
     before = cursor if ctx.triggered_id == page.AUDIT_OLDER else None
-    try:
-        require_role("admin")
-        f = audit_log.parse_audit_filter(
-            {
-                "user_id": user_id,
-                "action": action,
-                "object_type": object_type,
-                "object_id": object_id,
-                "date_from": date_from,
-                "date_to": date_to,
-            }
-        )
-        result = audit_log.list_entries(f, before_id=before)
-    except (PermissionError, audit_log.AuditFilterError) as exc:
-        return _refused(exc), None, True, no_update
+    # An AuditFilterError becomes the refusal outputs, via `guarded`.
+    f = audit_log.parse_audit_filter(
+        {
+            "user_id": user_id,
+            "action": action,
+            "object_type": object_type,
+            "object_id": object_id,
+            "date_from": date_from,
+            "date_to": date_to,
+        }
+    )
+    result = audit_log.list_entries(f, before_id=before)
     href = "/download/audit.csv" + ("?" + urlencode(f.to_params()) if f.to_params() else "")
     return (
         page.audit_table(result.entries),
@@ -175,17 +165,15 @@ def show_audit(
     State(page.ERASE_CONFIRM, "value"),
     prevent_initial_call=True,
 )
+@guarded(role="admin", refused=refused_alert)
 def erase(n_clicks: int | None, profile_id: Any, confirm: str | None) -> Any:
     if not n_clicks:
         return no_update
-    try:
-        admin = require_role("admin")
-        if (confirm or "").strip() != page.ERASE_WORD:
-            raise erasure.ErasureError(f"Type {page.ERASE_WORD} to confirm the erasure.")
-        if not str(profile_id or "").isdigit():
-            raise erasure.ErasureError("Enter the profile's id (a whole number).")
-        result = erasure.erase_profile(int(profile_id), by=admin.id)
-    except (PermissionError, erasure.ErasureError) as exc:
-        return _refused(exc)
+    admin = acting_user()
+    if (confirm or "").strip() != page.ERASE_WORD:
+        raise erasure.ErasureError(f"Type {page.ERASE_WORD} to confirm the erasure.")
+    if not str(profile_id or "").isdigit():
+        raise erasure.ErasureError("Enter the profile's id (a whole number).")
+    result = erasure.erase_profile(int(profile_id), by=admin.id)
     removed = ", ".join(f"{n} {table}" for table, n in result.removed.items() if n)
-    return dbc.Alert(f"Profile #{result.profile_id} erased ({removed}).", color="success")
+    return alert(f"Profile #{result.profile_id} erased ({removed}).", color="success")

@@ -11,14 +11,10 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, ctx, html, no_update
 
+from callbacks.kit import acting_user, alert, guarded
 from layouts import filters as page
 from layouts.components import empty_state
 from services.filters import lists
-from web.security import require_role
-
-
-def _alert(message: str, color: str = "danger") -> dbc.Alert:
-    return dbc.Alert(message, color=color, className="py-2 small", dismissable=True)
 
 
 @callback(
@@ -26,8 +22,8 @@ def _alert(message: str, color: str = "danger") -> dbc.Alert:
     Output(page.SELECTED, "options"),
     Input(page.REFRESH, "data"),
 )
+@guarded(role="recruiter")
 def show_lists(_refresh: int) -> tuple[Any, Any]:
-    require_role("recruiter")
     items = lists.list_lists()
     options = [
         {"label": f"{fl.name} · {fl.category_label} ({fl.item_count:,})", "value": fl.id}
@@ -67,11 +63,15 @@ def show_lists(_refresh: int) -> tuple[Any, Any]:
     Input(page.SELECTED, "value"),
     Input(page.REFRESH, "data"),
 )
+@guarded(role="recruiter")
 def show_items(list_id: int | None, _refresh: int) -> tuple[Any, Any]:
-    require_role("recruiter")
     if not list_id:
         return [], "Choose a list"
-    fl = lists.get_list(int(list_id))
+    try:
+        target = int(list_id)
+    except (TypeError, ValueError):  # the dropdown's value: a client could send anything
+        return [], "Choose a list"
+    fl = lists.get_list(target)
     if fl is None:
         return [], "This list no longer exists"
     rows = [
@@ -103,6 +103,7 @@ def show_items(list_id: int | None, _refresh: int) -> tuple[Any, Any]:
     State(page.REFRESH, "data"),
     prevent_initial_call=True,
 )
+@guarded(role="recruiter", refused=lambda error: (alert(error.user_message), no_update, no_update))
 def change_lists(
     _new: Any,
     _add: Any,
@@ -121,38 +122,66 @@ def change_lists(
     sheet_range: str | None,
     refresh: int,
 ) -> tuple[Any, Any, Any]:
-    user = require_role("recruiter")
+    """A ListError (or any UserError) becomes a danger alert in FEEDBACK, via `guarded`."""
+    user = acting_user()
     trigger = ctx.triggered_id
     bump = (refresh or 0) + 1
+    if trigger == page.NEW_SUBMIT:
+        new_id = lists.create_list(user.id, name or "", category or "")
+        return alert("List created.", "success"), bump, new_id
+    if not list_id:
+        return alert("Choose a list first."), no_update, no_update
+    target = _whole_number(list_id, "No such list")
+    if trigger == page.DELETE_LIST:
+        lists.delete_list(user.id, target)
+        return alert("List deleted.", "success"), bump, None
+    imports = (upload, filename, sheet_id, sheet_range, bool(replace))
+    done = _change_items(user.id, target, trigger, values, selected, imports)
+    return (no_update,) * 3 if done is None else (alert(done, "success"), bump, no_update)
+
+
+def _change_items(
+    user_id: int,
+    list_id: int,
+    trigger: Any,
+    values: str | None,
+    selected: list[dict[str, Any]] | None,
+    imports: tuple[str | None, str | None, str | None, str | None, bool],
+) -> str | None:
+    """Add, remove or import a list's items; the message saying what changed (None: nothing)."""
+    upload, filename, sheet_id, sheet_range, replace = imports
+    if trigger == page.ADD_SUBMIT:
+        return lists.add_items(user_id, list_id, (values or "").splitlines()).describe()
+    if trigger == page.REMOVE_SELECTED:
+        item_ids = [
+            _whole_number(row.get("id"), "Choose rows of the list") for row in selected or []
+        ]
+        return f"{lists.remove_items(user_id, list_id, item_ids):,} removed."
+    if trigger == page.UPLOAD and upload:
+        content = _uploaded_bytes(upload)
+        report = lists.import_csv(
+            user_id, list_id, filename or "upload.csv", content, replace=replace
+        )
+        return f"{filename}: {report.describe()}"
+    if trigger == page.SHEET_SUBMIT:
+        report = lists.import_sheet(
+            user_id, list_id, sheet_id or "", sheet_range or "", replace=replace
+        )
+        return f"Sheet: {report.describe()}"
+    return None
+
+
+def _whole_number(value: Any, problem: str) -> int:
+    """An id the client sent (a dropdown's value, a grid row's id): anything else is refused."""
     try:
-        if trigger == page.NEW_SUBMIT:
-            new_id = lists.create_list(user.id, name or "", category or "")
-            return _alert("List created.", "success"), bump, new_id
-        if not list_id:
-            return _alert("Choose a list first."), no_update, no_update
-        list_id = int(list_id)
-        if trigger == page.ADD_SUBMIT:
-            report = lists.add_items(user.id, list_id, (values or "").splitlines())
-            return _alert(report.describe(), "success"), bump, no_update
-        if trigger == page.REMOVE_SELECTED:
-            ids = [int(r["id"]) for r in selected or []]
-            removed = lists.remove_items(user.id, list_id, ids)
-            return _alert(f"{removed:,} removed.", "success"), bump, no_update
-        if trigger == page.DELETE_LIST:
-            lists.delete_list(user.id, list_id)
-            return _alert("List deleted.", "success"), bump, None
-        if trigger == page.UPLOAD and upload:
-            content = base64.b64decode(upload.split(",", 1)[1], validate=True)
-            report = lists.import_csv(
-                user.id, list_id, filename or "upload.csv", content, replace=bool(replace)
-            )
-            return _alert(f"{filename}: {report.describe()}", "success"), bump, no_update
-        if trigger == page.SHEET_SUBMIT:
-            report = lists.import_sheet(
-                user.id, list_id, sheet_id or "", sheet_range or "", replace=bool(replace)
-            )
-            return _alert(f"Sheet: {report.describe()}", "success"), bump, no_update
-    except (lists.ListError, ValueError, IndexError) as exc:
-        message = str(exc) if isinstance(exc, lists.ListError) else "The file could not be read"
-        return _alert(message), no_update, no_update
-    return no_update, no_update, no_update
+        return int(value)
+    except (TypeError, ValueError):
+        raise lists.ListError(problem) from None
+
+
+def _uploaded_bytes(upload: str) -> bytes:
+    """dcc.Upload's data URL, decoded (a client could send anything there)."""
+    try:
+        return base64.b64decode(upload.split(",", 1)[1], validate=True)
+    except (ValueError, IndexError):
+        raise lists.ListError("The file could not be read") from None

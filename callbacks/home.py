@@ -7,15 +7,16 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import Input, Output, callback, html, no_update
 
+from callbacks.kit import acting_user, guarded
 from layouts import ids
 from layouts.components import empty_state, stat_card
 from layouts.home import SCOPE
 from services import jobs
 from services.overview import overview
-from web.security import require_role
 
 
 @callback(Output(ids.HOME_STATS, "children"), Input(ids.HOME_STATS, "id"))
+@guarded(role="recruiter")
 def show_stats(_id: str) -> list[dbc.Col]:
     o = overview()
     cards = [
@@ -33,14 +34,16 @@ def show_stats(_id: str) -> list[dbc.Col]:
     Input(ids.HOME_RECOUNT_BUTTON, "n_clicks"),
     prevent_initial_call=True,
 )
+@guarded(role="recruiter")
 def start_recount(n_clicks: int | None) -> tuple[Any, Any]:
     if not n_clicks:
         return no_update, no_update
-    user = require_role("recruiter")
+    user = acting_user()
     return {"job_id": jobs.start_job("recount_profiles", {}, user.id)}, False
 
 
 @callback(Output(ids.HOME_JOBS_TABLE, "children"), Input(ids.job_progress(SCOPE), "label"))
+@guarded(role="recruiter")
 def show_recent_jobs(_label: str | None) -> html.Div | dbc.Table:
     recent = jobs.list_jobs(limit=10)
     if not recent:

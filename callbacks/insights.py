@@ -13,12 +13,13 @@ from urllib.parse import urlencode
 
 from dash import Input, Output, State, callback, clientside_callback, html, no_update
 
+from callbacks.kit import guarded
 from layouts import ids
 from layouts import insights as page
 from layouts.insights_charts import Figure, empty_figure, figure
 from services import insights
+from services.core.errors import UserError
 from services.insights.options import filter_options
-from web.security import require_role
 
 MIN_ROLE = "lead"
 
@@ -28,16 +29,19 @@ MIN_ROLE = "lead"
     Output(page.USER, "options"),
     Input(page.FILTER_STORE, "id"),
 )
+@guarded(role=MIN_ROLE, refused=lambda _error: ([], []))
 def load_options(_id: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    try:
-        require_role(MIN_ROLE)
-    except PermissionError:
-        return [], []
     options = filter_options()
     return (
         [{"value": o.value, "label": o.label} for o in options.projects],
         [{"value": o.value, "label": o.label} for o in options.users],
     )
+
+
+def _filter_refused(error: UserError) -> tuple[Any, ...]:
+    """The filter and the CSV links stay as they were; the alert says why."""
+    unchanged = [no_update] * len(insights.CHARTS)
+    return (no_update, no_update, error.user_message, True, *unchanged)
 
 
 @callback(
@@ -53,27 +57,26 @@ def load_options(_id: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     Input(page.GRAIN, "value"),
     prevent_initial_call=True,
 )
+@guarded(role=MIN_ROLE, refused=_filter_refused)
 def apply_filter(
     start: str | None, end: str | None, project: Any, user: Any, grain: str | None
 ) -> tuple[Any, ...]:
-    unchanged = [no_update] * len(insights.CHARTS)
     raw = {"from": start, "to": end, "project": project, "user": user, "grain": grain}
-    try:
-        require_role(MIN_ROLE)
-        f = insights.parse_filter({k: str(v) for k, v in raw.items() if v not in (None, "")})
-    except (PermissionError, insights.InsightsFilterError) as exc:
-        return (no_update, no_update, str(exc), True, *unchanged)
+    # An InsightsFilterError becomes the refusal outputs, via `guarded`.
+    f = insights.parse_filter({k: str(v) for k, v in raw.items() if v not in (None, "")})
     params = f.to_params()
     hrefs = [page.csv_href(name, params) for name in insights.CHARTS]
     return (params, "?" + urlencode(params), "", False, *hrefs)
 
 
+def _chart_refused(error: UserError) -> tuple[Figure, Any]:
+    """The empty-state figure with the reason, never data."""
+    message = error.user_message
+    return empty_figure(message), html.Div(message, className="text-muted small")
+
+
 def _show(chart: str, params: dict[str, Any] | None) -> tuple[Figure, Any]:
-    try:
-        require_role(MIN_ROLE)
-        f = insights.parse_filter(params or {})
-    except (PermissionError, insights.InsightsFilterError) as exc:
-        return empty_figure(str(exc)), html.Div(str(exc), className="text-muted small")
+    f = insights.parse_filter(params or {})
     fig, records, total = insights.chart_view(chart, f, lambda rows: _render(chart, rows))
     return fig, page.data_table(records, total)
 
@@ -94,7 +97,7 @@ def _register_chart(chart: str) -> None:
         Output(page.graph_id(chart), "figure"),
         Output(page.table_id(chart), "children"),
         Input(page.FILTER_STORE, "data"),
-    )(show)
+    )(guarded(role=MIN_ROLE, refused=_chart_refused)(show))
     # Opening the table is display only (the rows came with the figure): no server round trip.
     clientside_callback(
         "function(n, open) { return n ? !open : open; }",

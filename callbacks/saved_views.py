@@ -7,23 +7,19 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, callback, clientside_callback, ctx, no_update
 from dash.exceptions import PreventUpdate
 
+from callbacks.kit import acting_user, alert, guarded
 from layouts import profiles as page
 from layouts import saved_views as views
 from services import saved_views
-from web.security import require_role
-
-
-def _alert(message: str, color: str = "warning") -> dbc.Alert:
-    return dbc.Alert(message, color=color, className="py-1 px-2 small mb-2", dismissable=True)
 
 
 @callback(Output(views.LIST, "children"), Input(views.CHANGED, "data"))
+@guarded(role="recruiter")
 def show_views(_changed: Any) -> Any:
-    user = require_role("recruiter")
+    user = acting_user()
     return views.views_table(saved_views.list_views(user.id), user.id)
 
 
@@ -66,6 +62,10 @@ def _view_id(ident: Any) -> int:
     State({"type": views.RENAME_INPUT_TYPE, "view": ALL}, "id"),
     prevent_initial_call=True,
 )
+@guarded(
+    role="recruiter",
+    refused=lambda error: (no_update, alert(error.user_message, "warning"), no_update, no_update),
+)
 def change_views(
     _save: Any,
     _submit: Any,
@@ -78,32 +78,34 @@ def change_views(
     new_names: list[str | None],
     name_ids: list[dict[str, Any]],
 ) -> tuple[Any, Any, Any, Any]:
-    user = require_role("recruiter")
+    """A SavedViewError (or any UserError) becomes a warning in FEEDBACK, via `guarded`."""
+    user = acting_user()
     trigger = ctx.triggered_id
     if trigger is None or not ctx.triggered or not _clicked(ctx.triggered[0]["value"]):
         raise PreventUpdate
-    try:
-        if trigger in (views.SAVE, views.NAME):
-            saved = saved_views.save_view(user.id, name or "", view_search or "", bool(shared))
-            done = f"Saved the view {saved.name!r}" + (" for the team." if saved.shared else ".")
-            return time.time_ns(), _alert(done, "success"), "", True
-        view_id = _view_id(trigger)
-        kind = trigger.get("type")
-        if kind == views.RENAME_TYPE:
-            by_id = {_view_id(i): v for i, v in zip(name_ids, new_names, strict=False)}
-            saved_views.rename_view(user.id, view_id, by_id.get(view_id) or "")
-            message = "Renamed."
-        elif kind == views.SHARE_TYPE:
-            view = saved_views.get_view(user.id, view_id)
-            if view is None:
-                raise saved_views.SavedViewError("That view no longer exists.")
-            saved_views.set_shared(user.id, view_id, not view.shared)
-            message = "Shared with the team." if not view.shared else "Now private."
-        elif kind == views.DELETE_TYPE:
-            saved_views.delete_view(user.id, view_id)
-            message = "Deleted."
-        else:
-            raise PreventUpdate
-    except saved_views.SavedViewError as exc:
-        return no_update, _alert(str(exc)), no_update, no_update
-    return time.time_ns(), _alert(message, "success"), no_update, no_update
+    if trigger in (views.SAVE, views.NAME):
+        saved = saved_views.save_view(user.id, name or "", view_search or "", bool(shared))
+        done = f"Saved the view {saved.name!r}" + (" for the team." if saved.shared else ".")
+        return time.time_ns(), alert(done, "success"), "", True
+    view_id = _view_id(trigger)
+    kind = trigger.get("type")
+    if kind == views.RENAME_TYPE:
+        by_id = {_view_id(i): v for i, v in zip(name_ids, new_names, strict=False)}
+        saved_views.rename_view(user.id, view_id, by_id.get(view_id) or "")
+        message = "Renamed."
+    elif kind == views.SHARE_TYPE:
+        message = _toggle_shared(user.id, view_id)
+    elif kind == views.DELETE_TYPE:
+        saved_views.delete_view(user.id, view_id)
+        message = "Deleted."
+    else:
+        raise PreventUpdate
+    return time.time_ns(), alert(message, "success"), no_update, no_update
+
+
+def _toggle_shared(user_id: int, view_id: int) -> str:
+    view = saved_views.get_view(user_id, view_id)
+    if view is None:
+        raise saved_views.SavedViewError("That view no longer exists.")
+    saved_views.set_shared(user_id, view_id, not view.shared)
+    return "Shared with the team." if not view.shared else "Now private."

@@ -57,8 +57,8 @@ def _section(title: str, *children: Any) -> dbc.Card:
     )
 
 
-def users_section() -> dbc.Card:
-    invite = dbc.Row(
+def _invite_row() -> dbc.Row:
+    return dbc.Row(
         [
             dbc.Col(dbc.Input(id=INVITE_EMAIL, type="email", placeholder="email"), md=4),
             dbc.Col(dbc.Input(id=INVITE_NAME, placeholder="name"), md=3),
@@ -67,37 +67,37 @@ def users_section() -> dbc.Card:
         ],
         className="g-2 mb-2",
     )
-    manage = dbc.Row(
+
+
+def _manage_row() -> dbc.Row:
+    actions = dbc.ButtonGroup(
+        [
+            dbc.Button("Change role", id=ROLE_BUTTON, outline=True, color="primary"),
+            dbc.Button("Deactivate", id=DEACTIVATE_BUTTON, outline=True, color="danger"),
+            dbc.Button("Activate", id=ACTIVATE_BUTTON, outline=True, color="success"),
+            dbc.Button("Reset password", id=RESET_BUTTON, outline=True, color="secondary"),
+        ],
+        size="sm",
+    )
+    return dbc.Row(
         [
             dbc.Col(dcc.Dropdown(id=MANAGE_USER, placeholder="Choose a user", options=[]), md=4),
             dbc.Col(dbc.Select(id=MANAGE_ROLE, options=_ROLE_OPTIONS, value="recruiter"), md=2),
-            dbc.Col(
-                dbc.ButtonGroup(
-                    [
-                        dbc.Button("Change role", id=ROLE_BUTTON, outline=True, color="primary"),
-                        dbc.Button(
-                            "Deactivate", id=DEACTIVATE_BUTTON, outline=True, color="danger"
-                        ),
-                        dbc.Button("Activate", id=ACTIVATE_BUTTON, outline=True, color="success"),
-                        dbc.Button(
-                            "Reset password", id=RESET_BUTTON, outline=True, color="secondary"
-                        ),
-                    ],
-                    size="sm",
-                ),
-                md="auto",
-            ),
+            dbc.Col(actions, md="auto"),
         ],
         className="g-2 mb-2 align-items-center",
     )
+
+
+def users_section() -> dbc.Card:
     return _section(
         "Users",
         html.Div(id=USERS),
         html.H3("Invite a user", className="h6 mt-3"),
-        invite,
+        _invite_row(),
         html.Div(id=INVITE_MESSAGE),
         html.H3("Manage a user", className="h6 mt-3"),
-        manage,
+        _manage_row(),
         html.Div(id=MANAGE_MESSAGE),
     )
 

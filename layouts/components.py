@@ -1,47 +1,12 @@
-"""Small reusable pieces: job progress panel, stat cards, empty states."""
+"""Small reusable pieces: stat cards, empty states, tables and badges (the job panel is
+`layouts/job_panel.py`)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import dash_bootstrap_components as dbc
-from dash import dcc, html
-
-from layouts import ids
-
-POLL_INTERVAL_MS = 1000
-
-
-def job_panel(scope: str, job_id: int | None = None) -> html.Div:
-    """A progress bar that polls one job row by id; any web worker can answer the poll."""
-    return html.Div(
-        [
-            dcc.Store(id=ids.job_store(scope), data={"job_id": job_id}),
-            dcc.Interval(
-                id=ids.job_interval(scope), interval=POLL_INTERVAL_MS, disabled=job_id is None
-            ),
-            dbc.Progress(
-                id=ids.job_progress(scope),
-                value=0,
-                label="",
-                striped=True,
-                className="mb-2",
-                style={"height": "1.25rem"},
-            ),
-            html.Div(
-                [
-                    html.Span(id=ids.job_status(scope), className="text-muted small me-3"),
-                    dbc.Button(
-                        "Cancel",
-                        id=ids.job_cancel(scope),
-                        size="sm",
-                        color="link",
-                        className="p-0",
-                        disabled=job_id is None,
-                    ),
-                ]
-            ),
-        ],
-        className="job-panel",
-    )
+from dash import html
 
 
 def stat_card(title: str, value: str, element_id: str | None = None, hint: str = "") -> dbc.Card:
@@ -70,4 +35,33 @@ def coming_soon(title: str, what: str) -> html.Div:
             html.H2(title, className="h4"),
             dbc.Alert([html.Strong("Coming. "), what], color="secondary"),
         ]
+    )
+
+
+STATUS_COLOR = {
+    "done": "success",
+    "failed": "danger",
+    "cancelled": "secondary",
+    "running": "primary",
+    "importing": "primary",
+    "queued": "warning",
+    "pending": "warning",
+}
+
+
+def status_badge(status: str) -> dbc.Badge:
+    return dbc.Badge(status, color=STATUS_COLOR.get(status, "secondary"))
+
+
+def table(header: tuple[str, ...], rows: list[list[Any]], striped: bool = True) -> dbc.Table:
+    """A small striped table of cells (strings or components)."""
+    return dbc.Table(
+        [
+            html.Thead(html.Tr([html.Th(h) for h in header])),
+            html.Tbody([html.Tr([html.Td(c) for c in r]) for r in rows]),
+        ],
+        size="sm",
+        striped=striped,
+        hover=striped,
+        className="small",
     )

@@ -50,71 +50,85 @@ def _create_card() -> dbc.Card:
     )
 
 
+def _items_grid() -> dag.AgGrid:
+    return dag.AgGrid(
+        id=ITEMS,
+        columnDefs=[
+            {"field": "value", "headerName": "Value (as written)", "flex": 2},
+            {"field": "normalized", "headerName": "Matched as", "flex": 2},
+        ],
+        rowData=[],
+        defaultColDef={"sortable": True, "filter": True, "resizable": True},
+        dashGridOptions={
+            "rowSelection": {"mode": "multiRow"},
+            "theme": "themeAlpine",
+        },
+        getRowId="params.data.id",
+        style={"height": "320px"},
+    )
+
+
+def _item_actions() -> list[Any]:
+    return [
+        html.Div(
+            [
+                dbc.Button(
+                    "Remove selected",
+                    id=REMOVE_SELECTED,
+                    size="sm",
+                    color="secondary",
+                    outline=True,
+                    className="me-2",
+                ),
+                dbc.Button("Delete list", id=DELETE_LIST, size="sm", color="danger", outline=True),
+            ],
+            className="my-2",
+        ),
+        dbc.Textarea(
+            id=ADD_VALUES,
+            placeholder="Add values, one per line (e.g. ACME Inc.)",
+            style={"height": "90px"},
+        ),
+        dbc.Button("Add values", id=ADD_SUBMIT, size="sm", color="primary", className="my-2"),
+    ]
+
+
+def _imports() -> list[Any]:
+    return [
+        html.H3("Import", className="h6"),
+        dbc.Checklist(
+            id=REPLACE,
+            options=[{"label": "Replace the list's items (otherwise add)", "value": "replace"}],
+            value=[],
+            switch=True,
+            className="mb-2",
+        ),
+        dcc.Upload(
+            id=UPLOAD,
+            children=html.Div(["Drop a CSV (one value per line) or ", html.A("choose a file")]),
+            accept=".csv,text/csv,text/plain",
+            max_size=2 * 1024 * 1024,
+            className="border border-2 rounded p-3 text-center bg-light mb-2",
+        ),
+        dbc.Row(
+            [
+                dbc.Col(dbc.Input(id=SHEET_ID, placeholder="Google Sheet id"), md=5),
+                dbc.Col(dbc.Input(id=SHEET_RANGE, placeholder="Range, e.g. Lists!A:A"), md=4),
+                dbc.Col(dbc.Button("Import sheet", id=SHEET_SUBMIT, size="sm"), md=3),
+            ],
+            className="g-2",
+        ),
+    ]
+
+
 def _editor() -> html.Div:
     return html.Div(
         [
             html.H2(id=ITEMS_TITLE, className="h6"),
-            dag.AgGrid(
-                id=ITEMS,
-                columnDefs=[
-                    {"field": "value", "headerName": "Value (as written)", "flex": 2},
-                    {"field": "normalized", "headerName": "Matched as", "flex": 2},
-                ],
-                rowData=[],
-                defaultColDef={"sortable": True, "filter": True, "resizable": True},
-                dashGridOptions={
-                    "rowSelection": {"mode": "multiRow"},
-                    "theme": "themeAlpine",
-                },
-                getRowId="params.data.id",
-                style={"height": "320px"},
-            ),
-            html.Div(
-                [
-                    dbc.Button(
-                        "Remove selected",
-                        id=REMOVE_SELECTED,
-                        size="sm",
-                        color="secondary",
-                        outline=True,
-                        className="me-2",
-                    ),
-                    dbc.Button(
-                        "Delete list", id=DELETE_LIST, size="sm", color="danger", outline=True
-                    ),
-                ],
-                className="my-2",
-            ),
-            dbc.Textarea(
-                id=ADD_VALUES,
-                placeholder="Add values, one per line (e.g. ACME Inc.)",
-                style={"height": "90px"},
-            ),
-            dbc.Button("Add values", id=ADD_SUBMIT, size="sm", color="primary", className="my-2"),
+            _items_grid(),
+            *_item_actions(),
             html.Hr(),
-            html.H3("Import", className="h6"),
-            dbc.Checklist(
-                id=REPLACE,
-                options=[{"label": "Replace the list's items (otherwise add)", "value": "replace"}],
-                value=[],
-                switch=True,
-                className="mb-2",
-            ),
-            dcc.Upload(
-                id=UPLOAD,
-                children=html.Div(["Drop a CSV (one value per line) or ", html.A("choose a file")]),
-                accept=".csv,text/csv,text/plain",
-                max_size=2 * 1024 * 1024,
-                className="border border-2 rounded p-3 text-center bg-light mb-2",
-            ),
-            dbc.Row(
-                [
-                    dbc.Col(dbc.Input(id=SHEET_ID, placeholder="Google Sheet id"), md=5),
-                    dbc.Col(dbc.Input(id=SHEET_RANGE, placeholder="Range, e.g. Lists!A:A"), md=4),
-                    dbc.Col(dbc.Button("Import sheet", id=SHEET_SUBMIT, size="sm"), md=3),
-                ],
-                className="g-2",
-            ),
+            *_imports(),
         ]
     )
 

@@ -8,7 +8,7 @@ import dash_bootstrap_components as dbc
 from dash import html
 
 from layouts import ids
-from layouts.components import job_panel
+from layouts.job_panel import JobPanel
 
 SCOPE = "home"
 
@@ -33,7 +33,7 @@ def layout(**_query: Any) -> html.Div:
                             size="sm",
                             className="mb-3",
                         ),
-                        job_panel(SCOPE),
+                        JobPanel(SCOPE),
                     ]
                 ),
                 className="shadow-sm mb-4",

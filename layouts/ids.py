@@ -3,6 +3,10 @@
 from typing import Any
 
 URL = "url"
+# The page-wide alert that the app's Dash error handler fills (callbacks/kit.py).
+APP_ALERT = "app-alert"
+# Dash's own pages router location (dash._pages); clientside code hands it the URL.
+PAGES_LOCATION = "_pages_location"
 NAV_PROFILE_COUNT = "nav-profile-count"
 HOME_STATS = "home-stats"
 HOME_RECOUNT_BUTTON = "home-recount"

@@ -65,61 +65,48 @@ def _chosen(value: int | None, noun: str) -> list[dict[str, Any]]:
     return [] if value is None else [{"value": value, "label": f"{noun} #{value}"}]
 
 
+def _dates(f: InsightsFilter) -> dcc.DatePickerRange:
+    return dcc.DatePickerRange(
+        id=DATES,
+        start_date=f.date_from.isoformat(),
+        end_date=f.date_to.isoformat(),
+        display_format="YYYY-MM-DD",
+        first_day_of_week=1,
+        minimum_nights=0,
+    )
+
+
+def _choice(ident: str, value: int | None, placeholder: str, noun: str) -> dcc.Dropdown:
+    return dcc.Dropdown(
+        id=ident,
+        value=value,
+        placeholder=placeholder,
+        options=_chosen(value, noun),
+        clearable=True,
+    )
+
+
 def controls(f: InsightsFilter) -> dbc.Row:
+    grain = dbc.RadioItems(
+        id=GRAIN,
+        value=f.grain,
+        options=[{"label": "Daily", "value": "day"}, {"label": "Weekly", "value": "week"}],
+        inline=True,
+    )
     return dbc.Row(
         [
-            dbc.Col(
-                dcc.DatePickerRange(
-                    id=DATES,
-                    start_date=f.date_from.isoformat(),
-                    end_date=f.date_to.isoformat(),
-                    display_format="YYYY-MM-DD",
-                    first_day_of_week=1,
-                    minimum_nights=0,
-                ),
-                md="auto",
-            ),
-            dbc.Col(
-                dcc.Dropdown(
-                    id=PROJECT,
-                    value=f.project_id,
-                    placeholder="All projects",
-                    options=_chosen(f.project_id, "Project"),
-                    clearable=True,
-                ),
-                md=3,
-            ),
-            dbc.Col(
-                dcc.Dropdown(
-                    id=USER,
-                    value=f.user_id,
-                    placeholder="All recruiters",
-                    options=_chosen(f.user_id, "Recruiter"),
-                    clearable=True,
-                ),
-                md=3,
-            ),
-            dbc.Col(
-                dbc.RadioItems(
-                    id=GRAIN,
-                    value=f.grain,
-                    options=[
-                        {"label": "Daily", "value": "day"},
-                        {"label": "Weekly", "value": "week"},
-                    ],
-                    inline=True,
-                ),
-                md="auto",
-                className="d-flex align-items-center",
-            ),
+            dbc.Col(_dates(f), md="auto"),
+            dbc.Col(_choice(PROJECT, f.project_id, "All projects", "Project"), md=3),
+            dbc.Col(_choice(USER, f.user_id, "All recruiters", "Recruiter"), md=3),
+            dbc.Col(grain, md="auto", className="d-flex align-items-center"),
         ],
         className="g-2 mb-3 align-items-center",
     )
 
 
-def chart_card(chart: str, params: dict[str, str]) -> dbc.Card:
+def _card_header(chart: str, params: dict[str, str]) -> html.Div:
     spec = CHARTS[chart]
-    header = html.Div(
+    return html.Div(
         [
             html.Div(
                 [
@@ -141,9 +128,12 @@ def chart_card(chart: str, params: dict[str, str]) -> dbc.Card:
         ],
         className="d-flex justify-content-between align-items-start",
     )
+
+
+def chart_card(chart: str, params: dict[str, str]) -> dbc.Card:
     return dbc.Card(
         [
-            dbc.CardHeader(header),
+            dbc.CardHeader(_card_header(chart, params)),
             dbc.CardBody(
                 [
                     dcc.Loading(

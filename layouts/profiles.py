@@ -11,6 +11,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from layouts import profile_detail, saved_views
+from services.core.errors import UserError
 from services.grid.filters import DATE_OPTIONS, NUMBER_OPTIONS, TEXT_OPTIONS
 
 GRID = "profiles-grid"
@@ -125,10 +126,8 @@ EXPORT_COLUMNS: list[dict[str, Any]] = [
 ]
 
 
-def column_defs(sort_model: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Columns with their initial sort taken from the URL's sort model."""
-    sort_of = {s["colId"]: (s["sort"], i) for i, s in enumerate(sort_model)}
-    cols: list[dict[str, Any]] = [
+def _core_columns() -> list[dict[str, Any]]:
+    return [
         {"field": "id", "headerName": "ID", "width": 95, **NUMBER_FILTER},
         {"field": "full_name", "headerName": "Name", "width": 190, **TEXT_FILTER},
         {"field": "current_title", "headerName": "Title", "width": 210, **TEXT_FILTER},
@@ -160,8 +159,14 @@ def column_defs(sort_model: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "valueFormatter": {"function": "params.value ? params.value.slice(0, 10) : ''"},
             **DATE_FILTER,
         },
-        *EXPORT_COLUMNS,
     ]
+
+
+def column_defs(sort_model: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Columns with their initial sort taken from the URL's sort model."""
+    sort_of = {s["colId"]: (s["sort"], i) for i, s in enumerate(sort_model)}
+    # Copies: a sort set here must not stick to the shared EXPORT_COLUMNS for the next view.
+    cols = [dict(col) for col in (*_core_columns(), *EXPORT_COLUMNS)]
     for col in cols:
         if col["field"] in sort_of:
             col["sort"], col["sortIndex"] = sort_of[col["field"]]
@@ -187,7 +192,7 @@ def grid(filter_model: dict[str, Any], sort_model: list[dict[str, Any]]) -> dag.
             "cacheBlockSize": BLOCK_SIZE,
             "maxBlocksInCache": 50,
             "infiniteInitialRowCount": BLOCK_SIZE,
-            # Verified pitfalls: concurrency 2 orphans blocks on fast jumps (dash-stack.md §1).
+            # Two concurrent block requests orphan blocks when the user jumps fast: one at a time.
             "maxConcurrentDatasourceRequests": 1,
             "blockLoadDebounceMillis": 150,
             "multiSortKey": "ctrl",
@@ -200,52 +205,53 @@ def grid(filter_model: dict[str, Any], sort_model: list[dict[str, Any]]) -> dag.
     )
 
 
+def _search_inputs(search: str, location: str) -> list[dbc.Col]:
+    return [
+        dbc.Col(
+            dbc.Input(
+                id=SEARCH,
+                value=search,
+                type="search",
+                debounce=0.4,
+                placeholder="Search name, headline, title, company, skills",
+            ),
+            md=4,
+        ),
+        dbc.Col(dbc.Input(id=LOCATION, value=location, debounce=0.4, placeholder="Location"), md=2),
+    ]
+
+
+def _enriched_select(enriched: str) -> dbc.Select:
+    return dbc.Select(
+        id=ENRICHED,
+        value=enriched,
+        options=[
+            {"label": "Enriched or not", "value": "any"},
+            {"label": "Enriched", "value": "yes"},
+            {"label": "Not enriched", "value": "no"},
+        ],
+    )
+
+
 def controls(
     search: str, location: str, seniority: list[str], enriched: str, project: str
 ) -> dbc.Row:
+    seniority_choice = dcc.Dropdown(
+        id=SENIORITY,
+        options=list(SENIORITY_LEVELS),
+        value=seniority,
+        multi=True,
+        placeholder="Seniority",
+    )
+    project_choice = dcc.Dropdown(
+        id=PROJECT, value=project or None, placeholder="Any project", options=[]
+    )
     return dbc.Row(
         [
-            dbc.Col(
-                dbc.Input(
-                    id=SEARCH,
-                    value=search,
-                    type="search",
-                    debounce=0.4,
-                    placeholder="Search name, headline, title, company, skills",
-                ),
-                md=4,
-            ),
-            dbc.Col(
-                dbc.Input(id=LOCATION, value=location, debounce=0.4, placeholder="Location"), md=2
-            ),
-            dbc.Col(
-                dcc.Dropdown(
-                    id=SENIORITY,
-                    options=list(SENIORITY_LEVELS),
-                    value=seniority,
-                    multi=True,
-                    placeholder="Seniority",
-                ),
-                md=2,
-            ),
-            dbc.Col(
-                dbc.Select(
-                    id=ENRICHED,
-                    value=enriched,
-                    options=[
-                        {"label": "Enriched or not", "value": "any"},
-                        {"label": "Enriched", "value": "yes"},
-                        {"label": "Not enriched", "value": "no"},
-                    ],
-                ),
-                md=2,
-            ),
-            dbc.Col(
-                dcc.Dropdown(
-                    id=PROJECT, value=project or None, placeholder="Any project", options=[]
-                ),
-                md=2,
-            ),
+            *_search_inputs(search, location),
+            dbc.Col(seniority_choice, md=2),
+            dbc.Col(_enriched_select(enriched), md=2),
+            dbc.Col(project_choice, md=2),
         ],
         className="g-2 mb-2",
     )
@@ -271,35 +277,94 @@ def view_search(query: Any) -> str:
     return f"?{qs}" if qs else ""
 
 
+def _header(search: str) -> html.Div:
+    return html.Div(
+        [
+            html.H1("Profiles", className="h4 mb-0 me-3"),
+            html.Span(id=COUNT, className="text-muted me-auto"),
+            html.A(
+                "Export CSV",
+                id=EXPORT,
+                href=f"/download/profiles.csv{search}",
+                className="btn btn-sm btn-outline-secondary",
+            ),
+        ],
+        className="d-flex align-items-center mb-2",
+    )
+
+
+def _alerts(problem: str) -> list[dbc.Alert]:
+    # Link problems get their own alert: the grid callback opens and closes ERROR.
+    return [
+        dbc.Alert(
+            problem,
+            id=LINK_WARNING,
+            color="warning",
+            is_open=bool(problem),
+            dismissable=True,
+            className="py-2",
+        ),
+        dbc.Alert("", id=ERROR, color="warning", is_open=False, dismissable=True, className="py-2"),
+    ]
+
+
+def _view_state(search: str, location: str, location_exact: bool) -> list[Any]:
+    return [
+        # The view this page shows, as its canonical query string: when the URL changes to
+        # something else (browser back/forward), the page is rendered again from the URL.
+        dcc.Store(id=VIEW, data=search),
+        # An exact location match comes only from a link; it holds while the text is unchanged.
+        dcc.Store(id=LOCATION_EXACT, data={"location": location, "exact": location_exact}),
+        html.Div(id=PURGE_SINK, style={"display": "none"}),
+        # A view whose count is not cached yet: its first block does not wait for the count,
+        # which a second callback computes (and caches) while the rows are already shown.
+        dcc.Store(id=COUNT_REQUEST),
+        dcc.Store(id=COUNT_TOTAL),  # {"view", "total"}: gives the grid its length
+        # Enabled while the label shows an estimate ("about N profiles"): each tick asks the
+        # count callback again for the view on screen, until the exact number is there.
+        dcc.Interval(
+            id=COUNT_POLL, interval=COUNT_POLL_MS, disabled=True, max_intervals=COUNT_POLL_TRIES
+        ),
+        html.Div(id=ROW_COUNT_SINK, style={"display": "none"}),
+    ]
+
+
+def _detail() -> list[Any]:
+    return [
+        dcc.Store(id=profile_detail.PROFILE_ID),
+        dbc.Offcanvas(
+            html.Div(
+                [
+                    html.Div(id=DETAIL_BODY),
+                    profile_detail.annotations_section(),
+                    html.Div(id=profile_detail.DETAIL_MORE),
+                ]
+            ),
+            id=DETAIL,
+            title="Profile",
+            is_open=False,
+            placement="end",
+            style={"width": "560px"},
+        ),
+    ]
+
+
 def layout(**query: Any) -> html.Div:
     from services.grid import url_params_to_query
 
     try:
         state = url_params_to_query(query)
         problem = ""
-    except ValueError as exc:  # a hand-edited or stale link: show why, start from a clean view
+    except UserError as exc:  # a hand-edited or stale link: show why, start from a clean view
         state = url_params_to_query({})
-        problem = f"The link's view could not be applied: {exc}"
-    seniority = list(state.seniority)
+        problem = f"The link's view could not be applied: {exc.user_message}"
     enriched = "any" if state.enriched is None else ("yes" if state.enriched else "no")
     project = "" if state.project_id is None else str(state.project_id)
     search = view_search(state)
     return html.Div(
         [
-            html.Div(
-                [
-                    html.H1("Profiles", className="h4 mb-0 me-3"),
-                    html.Span(id=COUNT, className="text-muted me-auto"),
-                    html.A(
-                        "Export CSV",
-                        id=EXPORT,
-                        href=f"/download/profiles.csv{search}",
-                        className="btn btn-sm btn-outline-secondary",
-                    ),
-                ],
-                className="d-flex align-items-center mb-2",
-            ),
-            controls(state.search, state.location, seniority, enriched, project),
+            _header(search),
+            controls(state.search, state.location, list(state.seniority), enriched, project),
             dbc.Row(
                 [
                     dbc.Col(tag_filter(list(state.tag_ids)), md=4),
@@ -308,55 +373,9 @@ def layout(**query: Any) -> html.Div:
                 className="g-2 mb-2",
             ),
             saved_views.panel(),
-            # Link problems get their own alert: the grid callback opens and closes ERROR.
-            dbc.Alert(
-                problem,
-                id=LINK_WARNING,
-                color="warning",
-                is_open=bool(problem),
-                dismissable=True,
-                className="py-2",
-            ),
-            dbc.Alert(
-                "", id=ERROR, color="warning", is_open=False, dismissable=True, className="py-2"
-            ),
+            *_alerts(problem),
             grid(state.filter_model, list(state.sort_model)),
-            # The view this page shows, as its canonical query string: when the URL changes to
-            # something else (browser back/forward), the page is rendered again from the URL.
-            dcc.Store(id=VIEW, data=search),
-            # An exact location match comes only from a link; it holds while the text is unchanged.
-            dcc.Store(
-                id=LOCATION_EXACT,
-                data={"location": state.location, "exact": state.location_exact},
-            ),
-            html.Div(id=PURGE_SINK, style={"display": "none"}),
-            # A view whose count is not cached yet: its first block does not wait for the count,
-            # which a second callback computes (and caches) while the rows are already shown.
-            dcc.Store(id=COUNT_REQUEST),
-            dcc.Store(id=COUNT_TOTAL),  # {"view", "total"}: gives the grid its length
-            # Enabled while the label shows an estimate ("about N profiles"): each tick asks the
-            # count callback again for the view on screen, until the exact number is there.
-            dcc.Interval(
-                id=COUNT_POLL,
-                interval=COUNT_POLL_MS,
-                disabled=True,
-                max_intervals=COUNT_POLL_TRIES,
-            ),
-            html.Div(id=ROW_COUNT_SINK, style={"display": "none"}),
-            dcc.Store(id=profile_detail.PROFILE_ID),
-            dbc.Offcanvas(
-                html.Div(
-                    [
-                        html.Div(id=DETAIL_BODY),
-                        profile_detail.annotations_section(),
-                        html.Div(id=profile_detail.DETAIL_MORE),
-                    ]
-                ),
-                id=DETAIL,
-                title="Profile",
-                is_open=False,
-                placement="end",
-                style={"width": "560px"},
-            ),
+            *_view_state(search, state.location, state.location_exact),
+            *_detail(),
         ]
     )

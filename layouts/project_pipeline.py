@@ -9,7 +9,7 @@ import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from layouts.components import job_panel
+from layouts.job_panel import JobPanel
 from layouts.profiles import DATE_FILTER, NUMBER_FILTER, TEXT_FILTER
 from services.stages import LABELS as STAGE_LABELS
 from services.stages import STAGES
@@ -44,6 +44,8 @@ SCREEN_FEEDBACK = "project-screen-feedback"
 SCREEN_COUNTS = "project-screen-counts"
 SCREEN_RESULTS = "project-screen-results"
 SCREEN_STATUS = "project-screen-status"
+OVERRIDE_FEEDBACK = "project-override-feedback"
+OVERRIDES_CHANGED = "project-overrides-changed"  # a review was saved: the results show it
 
 LOOKUP = "project-lookup"
 LOOKUP_FEEDBACK = "project-lookup-feedback"
@@ -60,15 +62,15 @@ MODES = (
 )
 
 
-def mode_id(list_id: int) -> dict[str, Any]:
+def mode_id(list_id: Any) -> dict[str, Any]:
     return {"type": "project-filter-mode", "list": list_id}
 
 
-def override_id(screening_id: int, verdict: str) -> dict[str, Any]:
+def override_id(screening_id: Any, verdict: Any) -> dict[str, Any]:
     return {"type": "project-override", "sid": screening_id, "verdict": verdict}
 
 
-def note_id(screening_id: int) -> dict[str, Any]:
+def note_id(screening_id: Any) -> dict[str, Any]:
     return {"type": "project-override-note", "sid": screening_id}
 
 
@@ -131,70 +133,59 @@ def stage_picker() -> html.Div:
     )
 
 
+def _grid_actions(project_id: int) -> html.Div:
+    """What a recruiter does with the rows ticked in the project grid."""
+
+    def button(label: str, element_id: str, color: str, outline: bool = True) -> dbc.Button:
+        return dbc.Button(
+            label, id=element_id, size="sm", color=color, outline=outline, className="me-2"
+        )
+
+    return html.Div(
+        [
+            button("Shortlist selected", SHORTLIST_SELECTED, "primary", outline=False),
+            button("Remove selected from shortlist", UNSHORTLIST_SELECTED, "secondary"),
+            button("Shortlist all strong fits", SHORTLIST_STRONG, "success"),
+            button("Screen selected", SCREEN_SELECTED, "info"),
+            stage_picker(),
+            dcc.Link(
+                "Open in the full profile grid",
+                href=f"/profiles?proj={project_id}",
+                className="small ms-2",
+            ),
+        ],
+        className="my-2",
+    )
+
+
+def _project_grid() -> dag.AgGrid:
+    """The project's members, paged from Postgres by the infinite row model."""
+    return dag.AgGrid(
+        id=GRID,
+        rowModelType="infinite",
+        columnDefs=grid_columns(),
+        defaultColDef={"sortable": True, "resizable": True, "floatingFilter": True},
+        getRowId="SX.rowId(params)",
+        dashGridOptions={
+            "cacheBlockSize": 100,
+            "maxBlocksInCache": 20,
+            "maxConcurrentDatasourceRequests": 1,
+            "blockLoadDebounceMillis": 150,
+            "rowSelection": {"mode": "multiRow", "checkboxes": True},
+            "theme": "themeAlpine",
+            "tooltipShowDelay": 300,
+        },
+        style={"height": "65vh", "width": "100%"},
+        className="shadow-sm",
+    )
+
+
 def profiles_tab(project_id: int) -> html.Div:
     return html.Div(
         [
-            html.Div(
-                [
-                    dbc.Button(
-                        "Shortlist selected",
-                        id=SHORTLIST_SELECTED,
-                        size="sm",
-                        color="primary",
-                        className="me-2",
-                    ),
-                    dbc.Button(
-                        "Remove selected from shortlist",
-                        id=UNSHORTLIST_SELECTED,
-                        size="sm",
-                        color="secondary",
-                        outline=True,
-                        className="me-2",
-                    ),
-                    dbc.Button(
-                        "Shortlist all strong fits",
-                        id=SHORTLIST_STRONG,
-                        size="sm",
-                        color="success",
-                        outline=True,
-                        className="me-2",
-                    ),
-                    dbc.Button(
-                        "Screen selected",
-                        id=SCREEN_SELECTED,
-                        size="sm",
-                        color="info",
-                        outline=True,
-                        className="me-2",
-                    ),
-                    stage_picker(),
-                    dcc.Link(
-                        "Open in the full profile grid",
-                        href=f"/profiles?proj={project_id}",
-                        className="small ms-2",
-                    ),
-                ],
-                className="my-2",
-            ),
+            _grid_actions(project_id),
             html.Div(id=GRID_FEEDBACK),
-            dag.AgGrid(
-                id=GRID,
-                rowModelType="infinite",
-                columnDefs=grid_columns(),
-                defaultColDef={"sortable": True, "resizable": True, "floatingFilter": True},
-                getRowId="SX.rowId(params)",
-                dashGridOptions={
-                    "cacheBlockSize": 100,
-                    "maxBlocksInCache": 20,
-                    "maxConcurrentDatasourceRequests": 1,
-                    "blockLoadDebounceMillis": 150,
-                    "rowSelection": {"mode": "multiRow", "checkboxes": True},
-                    "theme": "themeAlpine",
-                    "tooltipShowDelay": 300,
-                },
-                style={"height": "65vh", "width": "100%"},
-                className="shadow-sm",
-            ),
+            _project_grid(),
             html.Div(id=GRID_SINK, style={"display": "none"}),
         ],
         className="pt-2",
@@ -223,103 +214,109 @@ def filters_tab() -> html.Div:
                 className="my-2",
             ),
             html.Div(id=FILTER_FEEDBACK),
-            job_panel(FILTER_SCOPE),
+            JobPanel(FILTER_SCOPE),
             html.Div(id=FILTER_SUMMARY, className="mt-2"),
         ],
         className="pt-3",
     )
 
 
-def screening_tab() -> html.Div:
-    def area(element_id: str, label: str, hint: str) -> dbc.Col:
-        return dbc.Col(
-            [
-                dbc.Label(label, className="small mb-1"),
-                dbc.Textarea(id=element_id, placeholder=hint, style={"height": "110px"}),
-            ],
-            md=3,
-        )
+def _criteria_area(element_id: str, label: str, hint: str) -> dbc.Col:
+    return dbc.Col(
+        [
+            dbc.Label(label, className="small mb-1"),
+            dbc.Textarea(id=element_id, placeholder=hint, style={"height": "110px"}),
+        ],
+        md=3,
+    )
 
+
+def _criteria_editor() -> list[Any]:
+    """The criteria a screening prompt is built from; saving makes a new prompt version."""
+    return [
+        dbc.Row(
+            [
+                _criteria_area(MUST_HAVES, "Must-haves", "One per line"),
+                _criteria_area(NICE_TO_HAVES, "Nice-to-haves", "One per line"),
+                _criteria_area(DEALBREAKERS, "Dealbreakers", "One per line"),
+                _criteria_area(NOTES, "Notes", "Anything else the screener should know"),
+            ],
+            className="g-2",
+        ),
+        dbc.Row(
+            [
+                dbc.Col(dbc.Input(id=MODEL, placeholder="Model (default gpt-4o-mini)"), md=3),
+                dbc.Col(
+                    dbc.Button(
+                        "Save criteria (new prompt version)",
+                        id=CRITERIA_SAVE,
+                        size="sm",
+                        color="primary",
+                    ),
+                    md=4,
+                ),
+            ],
+            className="g-2 my-2",
+        ),
+    ]
+
+
+def _screening_controls() -> dbc.Row:
+    """Which prompt version screens whom, and the buttons that start or retry the job."""
+    scope = dbc.Select(
+        id=SCOPE,
+        value="passed",
+        options=[
+            {"label": "Profiles that passed the filters", "value": "passed"},
+            {"label": "All project members", "value": "all"},
+        ],
+    )
+    buttons = [
+        dbc.Button("Run screening", id=SCREEN_RUN, size="sm", color="success", className="me-2"),
+        dbc.Button("Retry failed", id=SCREEN_RETRY, size="sm", color="warning", outline=True),
+    ]
+    return dbc.Row(
+        [
+            dbc.Col(dcc.Dropdown(id=VERSION, placeholder="Prompt version"), md=3),
+            dbc.Col(scope, md=3),
+            dbc.Col(buttons, md=4),
+        ],
+        className="g-2 mb-2",
+    )
+
+
+def _screening_results() -> list[Any]:
+    status = dbc.Select(
+        id=SCREEN_STATUS,
+        value="",
+        options=[
+            {"label": "All results", "value": ""},
+            {"label": "Done", "value": "done"},
+            {"label": "Failed", "value": "failed"},
+            {"label": "Pending", "value": "pending"},
+        ],
+        size="sm",
+        style={"maxWidth": "200px"},
+        className="mb-2",
+    )
+    return [
+        html.Div(id=OVERRIDE_FEEDBACK),
+        dcc.Store(id=OVERRIDES_CHANGED, data=0),
+        html.Div(id=SCREEN_COUNTS, className="small my-2"),
+        status,
+        html.Div(id=SCREEN_RESULTS),
+    ]
+
+
+def screening_tab() -> html.Div:
     return html.Div(
         [
-            dbc.Row(
-                [
-                    area(MUST_HAVES, "Must-haves", "One per line"),
-                    area(NICE_TO_HAVES, "Nice-to-haves", "One per line"),
-                    area(DEALBREAKERS, "Dealbreakers", "One per line"),
-                    area(NOTES, "Notes", "Anything else the screener should know"),
-                ],
-                className="g-2",
-            ),
-            dbc.Row(
-                [
-                    dbc.Col(dbc.Input(id=MODEL, placeholder="Model (default gpt-4o-mini)"), md=3),
-                    dbc.Col(
-                        dbc.Button(
-                            "Save criteria (new prompt version)",
-                            id=CRITERIA_SAVE,
-                            size="sm",
-                            color="primary",
-                        ),
-                        md=4,
-                    ),
-                ],
-                className="g-2 my-2",
-            ),
+            *_criteria_editor(),
             html.Hr(),
-            dbc.Row(
-                [
-                    dbc.Col(dcc.Dropdown(id=VERSION, placeholder="Prompt version"), md=3),
-                    dbc.Col(
-                        dbc.Select(
-                            id=SCOPE,
-                            value="passed",
-                            options=[
-                                {"label": "Profiles that passed the filters", "value": "passed"},
-                                {"label": "All project members", "value": "all"},
-                            ],
-                        ),
-                        md=3,
-                    ),
-                    dbc.Col(
-                        [
-                            dbc.Button(
-                                "Run screening",
-                                id=SCREEN_RUN,
-                                size="sm",
-                                color="success",
-                                className="me-2",
-                            ),
-                            dbc.Button(
-                                "Retry failed",
-                                id=SCREEN_RETRY,
-                                size="sm",
-                                color="warning",
-                                outline=True,
-                            ),
-                        ],
-                        md=4,
-                    ),
-                ],
-                className="g-2 mb-2",
-            ),
+            _screening_controls(),
             html.Div(id=SCREEN_FEEDBACK),
-            job_panel(SCREEN_SCOPE),
-            html.Div(id=SCREEN_COUNTS, className="small my-2"),
-            dbc.Select(
-                id=SCREEN_STATUS,
-                value="",
-                options=[
-                    {"label": "All results", "value": ""},
-                    {"label": "Done", "value": "done"},
-                    {"label": "Failed", "value": "failed"},
-                    {"label": "Pending", "value": "pending"},
-                ],
-                size="sm",
-                style={"maxWidth": "200px"},
-                className="mb-2",
-            ),
-            html.Div(id=SCREEN_RESULTS),
+            JobPanel(SCREEN_SCOPE),
+            *_screening_results(),
         ],
         className="pt-3",
     )
@@ -349,7 +346,7 @@ def shortlist_tab(project_id: int) -> html.Div:
                 className="small text-muted",
             ),
             html.Div(id=LOOKUP_FEEDBACK),
-            job_panel(LOOKUP_SCOPE),
+            JobPanel(LOOKUP_SCOPE),
             html.Div(id=SHORTLIST_TABLE, className="mt-2"),
         ],
         className="pt-3",

@@ -9,7 +9,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from layouts import project_pipeline
-from layouts.components import job_panel
+from layouts.job_panel import JobPanel
 
 LIST = "projects-list"
 SHOW_ARCHIVED = "projects-show-archived"
@@ -62,7 +62,7 @@ def import_reasons_button(import_id: int, label: str) -> Any:
     """The history's link to one import's rows not added (pattern id: one callback for all)."""
     return dbc.Button(
         label,
-        id={"type": "import-reasons", "import": import_id},
+        id=import_reasons_id(import_id),
         size="sm",
         color="link",
         className="p-0",
@@ -75,6 +75,23 @@ def reasons_download_href(project_id: int, import_id: int) -> str:
 
 JOBS_TABLE = "project-jobs"
 JOBS_REFRESH = "project-jobs-refresh"
+JOBS_INTERVAL = "project-jobs-interval"
+JOBS_CHANGED = "project-jobs-changed"  # a cancel or retry happened: the table shows it
+# Scopes of this page's job panels (layouts/job_panel.py).
+ENRICH_SCOPE = "project-enrich"
+SEARCH_SCOPE = "project-search"
+IMPORT_SCOPE = "project-import"
+
+
+def job_action_id(job_id: Any, action: Any) -> dict[str, Any]:
+    """A jobs-table button (pattern id: one callback for all rows)."""
+    return {"type": "job-action", "job": job_id, "action": action}
+
+
+def import_reasons_id(import_id: Any) -> dict[str, Any]:
+    return {"type": "import-reasons", "import": import_id}
+
+
 TAB_NAMES = (
     "overview",
     "profiles",
@@ -87,8 +104,8 @@ TAB_NAMES = (
 )
 
 
-def list_layout(**_query: Any) -> html.Div:
-    create = dbc.Card(
+def _create_card() -> dbc.Card:
+    return dbc.Card(
         dbc.CardBody(
             [
                 html.H2("New hiring project", className="h6"),
@@ -108,27 +125,22 @@ def list_layout(**_query: Any) -> html.Div:
         ),
         className="shadow-sm",
     )
+
+
+def list_layout(**_query: Any) -> html.Div:
+    archived = dbc.Checklist(
+        id=SHOW_ARCHIVED,
+        options=[{"label": "Show archived", "value": "archived"}],
+        value=[],
+        switch=True,
+        className="mb-2",
+    )
     return html.Div(
         [
             dcc.Location(id=REDIRECT, refresh="callback-nav"),
             html.H1("Projects", className="h4 mb-3"),
             dbc.Row(
-                [
-                    dbc.Col(
-                        [
-                            dbc.Checklist(
-                                id=SHOW_ARCHIVED,
-                                options=[{"label": "Show archived", "value": "archived"}],
-                                value=[],
-                                switch=True,
-                                className="mb-2",
-                            ),
-                            html.Div(id=LIST),
-                        ],
-                        md=8,
-                    ),
-                    dbc.Col(create, md=4),
-                ],
+                [dbc.Col([archived, html.Div(id=LIST)], md=8), dbc.Col(_create_card(), md=4)],
                 className="g-3 mb-4",
             ),
             html.H2("Team search history", className="h6"),
@@ -137,35 +149,23 @@ def list_layout(**_query: Any) -> html.Div:
     )
 
 
+def _details_editor() -> list[Any]:
+    return [
+        html.H3("Details", className="h6"),
+        dbc.Input(id=EDIT_NAME, className="mb-2", maxLength=200),
+        dbc.Input(id=EDIT_LOCATION, placeholder="Location", className="mb-2"),
+        dbc.Textarea(id=EDIT_DESCRIPTION, className="mb-2"),
+        dbc.Button("Save", id=EDIT_SAVE, size="sm", color="primary", className="me-2"),
+        dbc.Button("Archive", id=ARCHIVE, size="sm", color="secondary", outline=True),
+        html.Div(id=EDIT_FEEDBACK, className="mt-2"),
+    ]
+
+
 def _overview_tab() -> html.Div:
+    funnel = dcc.Graph(id=PIPELINE, config={"displayModeBar": False}, style={"height": "320px"})
     return html.Div(
         [
-            dbc.Row(
-                [
-                    dbc.Col(
-                        dcc.Graph(
-                            id=PIPELINE, config={"displayModeBar": False}, style={"height": "320px"}
-                        ),
-                        md=7,
-                    ),
-                    dbc.Col(
-                        [
-                            html.H3("Details", className="h6"),
-                            dbc.Input(id=EDIT_NAME, className="mb-2", maxLength=200),
-                            dbc.Input(id=EDIT_LOCATION, placeholder="Location", className="mb-2"),
-                            dbc.Textarea(id=EDIT_DESCRIPTION, className="mb-2"),
-                            dbc.Button(
-                                "Save", id=EDIT_SAVE, size="sm", color="primary", className="me-2"
-                            ),
-                            dbc.Button(
-                                "Archive", id=ARCHIVE, size="sm", color="secondary", outline=True
-                            ),
-                            html.Div(id=EDIT_FEEDBACK, className="mt-2"),
-                        ],
-                        md=5,
-                    ),
-                ]
-            ),
+            dbc.Row([dbc.Col(funnel, md=7), dbc.Col(_details_editor(), md=5)]),
             html.Hr(),
             html.H3("Enrichment", className="h6"),
             html.P(
@@ -175,7 +175,7 @@ def _overview_tab() -> html.Div:
             ),
             dbc.Button("Enrich profiles", id=ENRICH, size="sm", color="primary", className="mb-2"),
             html.Div(id=ENRICH_FEEDBACK),
-            job_panel("project-enrich"),
+            JobPanel(ENRICH_SCOPE),
         ],
         className="pt-3",
     )
@@ -206,11 +206,39 @@ def _searches_tab() -> html.Div:
                 className="g-2 mb-2",
             ),
             html.Div(id=SEARCH_FEEDBACK),
-            job_panel("project-search"),
+            JobPanel(SEARCH_SCOPE),
             html.H3("Search history", className="h6 mt-3"),
             html.Div(id=SEARCH_HISTORY),
         ],
         className="pt-3",
+    )
+
+
+def _reasons_controls() -> dbc.Row:
+    outcome = dbc.Select(
+        id=REASONS_OUTCOME,
+        value="",
+        options=[
+            {"label": "All rows not added", "value": ""},
+            {"label": "Skipped", "value": "skipped"},
+            {"label": "Already in project", "value": "already"},
+            {"label": "Failed", "value": "failed"},
+        ],
+        size="sm",
+    )
+    pager = [
+        dbc.Button("← Previous", id=REASONS_PREV, size="sm", color="link"),
+        html.Span(id=REASONS_PAGE, className="small text-muted mx-2"),
+        dbc.Button("Next →", id=REASONS_NEXT, size="sm", color="link"),
+    ]
+    download = html.A("Download CSV", id=REASONS_DOWNLOAD, href="", className="small")
+    return dbc.Row(
+        [
+            dbc.Col(outcome, md=3),
+            dbc.Col(pager, md=5),
+            dbc.Col(download, md=4, className="text-end"),
+        ],
+        className="g-2 align-items-center mb-2",
     )
 
 
@@ -220,38 +248,7 @@ def _reasons_panel() -> html.Div:
         [
             dcc.Store(id=REASONS_STORE, data={"import_id": None, "page": 0, "outcome": None}),
             html.H3(id=REASONS_TITLE, className="h6 mt-3"),
-            dbc.Row(
-                [
-                    dbc.Col(
-                        dbc.Select(
-                            id=REASONS_OUTCOME,
-                            value="",
-                            options=[
-                                {"label": "All rows not added", "value": ""},
-                                {"label": "Skipped", "value": "skipped"},
-                                {"label": "Already in project", "value": "already"},
-                                {"label": "Failed", "value": "failed"},
-                            ],
-                            size="sm",
-                        ),
-                        md=3,
-                    ),
-                    dbc.Col(
-                        [
-                            dbc.Button("← Previous", id=REASONS_PREV, size="sm", color="link"),
-                            html.Span(id=REASONS_PAGE, className="small text-muted mx-2"),
-                            dbc.Button("Next →", id=REASONS_NEXT, size="sm", color="link"),
-                        ],
-                        md=5,
-                    ),
-                    dbc.Col(
-                        html.A("Download CSV", id=REASONS_DOWNLOAD, href="", className="small"),
-                        md=4,
-                        className="text-end",
-                    ),
-                ],
-                className="g-2 align-items-center mb-2",
-            ),
+            _reasons_controls(),
             html.Div(id=REASONS_TABLE),
         ],
         id=REASONS_PANEL,
@@ -285,7 +282,7 @@ def _imports_tab() -> html.Div:
                 className="small text-muted",
             ),
             html.Div(id=UPLOAD_FEEDBACK),
-            job_panel("project-import"),
+            JobPanel(IMPORT_SCOPE),
             html.H3("Imports", className="h6 mt-3"),
             html.Div(id=IMPORT_HISTORY),
             _reasons_panel(),
@@ -304,7 +301,8 @@ def _jobs_tab() -> html.Div:
         [
             dbc.Button("Refresh", id=JOBS_REFRESH, size="sm", color="link", className="px-0"),
             html.Div(id=JOBS_TABLE),
-            dcc.Interval(id="project-jobs-interval", interval=3000),
+            dcc.Interval(id=JOBS_INTERVAL, interval=3000),
+            dcc.Store(id=JOBS_CHANGED, data=0),
         ],
         className="pt-3",
     )

@@ -13,7 +13,6 @@ looked up by the next job), and the job fails with the same clear message.
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -23,6 +22,7 @@ from psycopg.rows import class_row
 from services import audit, jobs
 from services.core.cache import bump_data_version
 from services.core.db import unit_of_work
+from services.core.settings import tuning
 from services.insights import funnel_rollup
 from services.jobs import Job, JobError, Requeue
 from services.jobs.kinds import job_kind
@@ -45,7 +45,7 @@ DAILY_WAIT_S = 300.0  # a limiter wait longer than this means the per-day limit,
 
 
 def fresh_days() -> int:
-    return int(os.environ.get("CONTACT_LOOKUP_FRESH_DAYS", "30"))
+    return tuning().contact_lookup_fresh_days
 
 
 # --- shortlist ---------------------------------------------------------------------------------
@@ -228,6 +228,20 @@ def _stop_message(exc: ProviderError) -> str | None:
     return None
 
 
+@dataclass
+class _Lookup:
+    """One delivery of a lookup job: its client, context and absolute progress."""
+
+    job: Job
+    project_id: int
+    days: int
+    client: SalesqlClient
+    ctx: CallContext
+    done: int
+    failed: int
+    found: int = 0  # of this delivery's lookups, for the progress message
+
+
 @job_kind("contact_lookup")
 def run_contact_lookup(job: Job) -> None:
     """The `contact_lookup` job (params: project_id)."""
@@ -237,10 +251,9 @@ def run_contact_lookup(job: Job) -> None:
         due = conn.execute(COUNT_DUE_SQL, {"project": project_id, "days": days}).fetchone()
         total = int(due[0] if due else 0) + job.done + job.failed
         jobs.set_total(conn, job.id, total)
-    client = SalesqlClient()
     ctx = CallContext(user_id=job.created_by, project_id=project_id, job_id=job.id)
-    done, failed, after = job.done, job.failed, 0
-    found = 0
+    run = _Lookup(job, project_id, days, SalesqlClient(), ctx, job.done, job.failed)
+    after = 0
     while True:
         if jobs.is_cancelled(job.id):
             return
@@ -252,34 +265,42 @@ def run_contact_lookup(job: Job) -> None:
             break
         for profile_id, url, enriched_before in batch:
             after = int(profile_id)
-            try:
-                person = client.enrich_person(ctx, str(url), enriched_before=bool(enriched_before))
-            except ProviderError as exc:
-                stop = _stop_message(exc)
-                if stop is not None:
-                    _fail_remaining(job.id, project_id, days, stop, done, failed)
-                    raise LookupStopped(stop) from None
-                last = exc.last_error if isinstance(exc, RetriesExhausted) else exc
-                if isinstance(last, RateLimited) and last.local:  # nothing sent: come back
-                    raise Requeue(
-                        float(last.retry_after or 5.0), "waiting for SalesQL limits"
-                    ) from None
-                with unit_of_work() as conn:
-                    _record(conn, int(profile_id), job.id, "failed", exc.reason)
-                    failed += 1
-                    jobs.set_progress(conn, job.id, done, failed)
-                continue
-            with unit_of_work() as conn:
-                stored = _store(conn, int(profile_id), person) if person is not None else 0
-                _record(conn, int(profile_id), job.id, "found" if stored else "not_found")
-                done += 1
-                found += 1 if stored else 0
-                jobs.set_progress(
-                    conn, job.id, done, failed, message=f"{found:,} with contacts so far"
-                )
+            _look_up(run, int(profile_id), str(url), bool(enriched_before))
         bump_data_version("insights", "projects")
         funnel_rollup.request_refresh()
     bump_data_version("insights", "projects")
+
+
+def _look_up(run: _Lookup, profile_id: int, url: str, enriched_before: bool) -> None:
+    """One profile's lookup, committed with the job's progress."""
+    try:
+        person = run.client.enrich_person(run.ctx, url, enriched_before=enriched_before)
+    except ProviderError as exc:
+        _lookup_failed(run, profile_id, exc)
+        return
+    with unit_of_work() as conn:
+        stored = _store(conn, profile_id, person) if person is not None else 0
+        _record(conn, profile_id, run.job.id, "found" if stored else "not_found")
+        run.done += 1
+        run.found += 1 if stored else 0
+        jobs.set_progress(
+            conn, run.job.id, run.done, run.failed, message=f"{run.found:,} with contacts so far"
+        )
+
+
+def _lookup_failed(run: _Lookup, profile_id: int, exc: ProviderError) -> None:
+    """Stop the job, re-queue it, or record this profile as failed and go on."""
+    stop = _stop_message(exc)
+    if stop is not None:
+        _fail_remaining(run.job.id, run.project_id, run.days, stop, run.done, run.failed)
+        raise LookupStopped(stop) from None
+    last = exc.last_error if isinstance(exc, RetriesExhausted) else exc
+    if isinstance(last, RateLimited) and last.local:  # nothing sent: come back
+        raise Requeue(float(last.retry_after or 5.0), "waiting for SalesQL limits") from None
+    with unit_of_work() as conn:
+        _record(conn, profile_id, run.job.id, "failed", exc.reason)
+        run.failed += 1
+        jobs.set_progress(conn, run.job.id, run.done, run.failed)
 
 
 def _fail_remaining(

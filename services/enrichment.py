@@ -11,17 +11,17 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 from dataclasses import dataclass
 from typing import Any
 
 import psycopg
-from psycopg.types.json import Jsonb
 
 from services import jobs
 from services.core.cache import bump_data_version
 from services.core.db import unit_of_work
-from services.core.settings import get_settings
+from services.core.settings import get_settings, tuning
+from services.enrichment_profiles import parse_person as parse_person  # re-exported for callers
+from services.enrichment_profiles import save_outcome as _save  # a module global: tests swap it
 from services.insights import funnel_rollup
 from services.jobs import Job, Requeue
 from services.jobs.kinds import job_kind
@@ -32,7 +32,6 @@ from services.providers.crustdata import (
     BatchesBusy,
     BatchStatus,
     CrustdataClient,
-    PersonData,
     ProfileOutcome,
 )
 from services.providers.errors import ProviderError, RetriesExhausted, RetryLater
@@ -53,117 +52,6 @@ SELECT count(*) FROM project_profiles pp JOIN profiles p ON p.id = pp.profile_id
 WHERE pp.project_id = %(project)s
   AND (p.enrichment_status <> 'enriched' OR p.enriched_at < now() - make_interval(days => %(days)s))
 """
-SENIORITY_BY_TITLE = (
-    ("chief", "C-level"),
-    ("cto", "C-level"),
-    ("vp", "VP"),
-    ("head of", "Director"),
-    ("director", "Director"),
-    ("principal", "Principal"),
-    ("lead", "Lead"),
-    ("manager", "Lead"),
-    ("senior", "Senior"),
-    ("junior", "Junior"),
-    ("intern", "Intern"),
-)
-
-
-@dataclass(frozen=True)
-class Parsed:
-    """The columns a list or grid may read, parsed once from the provider's answer."""
-
-    full_name: str | None
-    headline: str | None
-    current_title: str | None
-    current_company: str | None
-    location: str | None
-    seniority: str | None
-    years_experience: int | None
-    skills: list[str]
-    schools: list[str]
-
-
-def _years(person: PersonData, year: int) -> int | None:
-    """Whole years from the earliest job start to `year` (the reference year, e.g. this one)."""
-    starts = [
-        e.start_date
-        for e in (
-            *person.experience.employment_details.current,
-            *person.experience.employment_details.past,
-        )
-        if e.start_date
-    ]
-    years = [int(s[:4]) for s in starts if s[:4].isdigit()]
-    return max(0, year - min(years)) if years else None
-
-
-def _seniority(title: str | None) -> str | None:
-    lowered = (title or "").lower()
-    return next((label for word, label in SENIORITY_BY_TITLE if word in lowered), None)
-
-
-def parse_person(person: PersonData, year: int) -> Parsed:
-    """The grid's columns from one Crustdata person; `year` is the reference year for
-    years_experience (the caller's current UTC year), so parsing itself never reads the clock."""
-    basic = person.basic_profile
-    current = person.experience.employment_details.current
-    title = basic.current_title or (current[0].title if current else None)
-    return Parsed(
-        full_name=basic.name,
-        headline=basic.headline,
-        current_title=title,
-        current_company=person.current_company,
-        location=person.location_text,
-        seniority=_seniority(title),
-        years_experience=_years(person, year),
-        skills=list(dict.fromkeys(person.skills.professional_network_skills))[:50],
-        # School filter lists compare against these names (migration 0006).
-        schools=list(dict.fromkeys(s.school for s in person.education.schools if s.school))[:20],
-    )
-
-
-def _save(conn: psycopg.Connection, profile_id: int, outcome: ProfileOutcome, year: int) -> bool:
-    """Write one outcome; returns True when the profile is now enriched."""
-    if outcome.status == "enriched" and outcome.person is not None:
-        parsed = parse_person(outcome.person, year)
-        conn.execute(
-            "UPDATE profiles SET full_name = coalesce(%s, full_name),"
-            " headline = coalesce(%s, headline), current_title = coalesce(%s, current_title),"
-            " current_company = coalesce(%s, current_company), location = coalesce(%s, location),"
-            " seniority = coalesce(%s, seniority),"
-            " years_experience = coalesce(%s, years_experience), skills = %s, schools = %s,"
-            " enrichment_status = 'enriched', enriched_at = now(), enrichment_error = NULL,"
-            " updated_at = now() WHERE id = %s",
-            (
-                parsed.full_name,
-                parsed.headline,
-                parsed.current_title,
-                parsed.current_company,
-                parsed.location,
-                parsed.seniority,
-                parsed.years_experience,
-                parsed.skills,
-                parsed.schools,
-                profile_id,
-            ),
-        )
-        payload = outcome.person.model_dump(mode="json")
-        if outcome.sandbox:
-            payload["_sandbox"] = True
-        conn.execute(
-            "INSERT INTO profile_raw (profile_id, provider, payload) VALUES (%s, 'crustdata', %s)"
-            " ON CONFLICT (profile_id, provider) DO UPDATE SET payload = EXCLUDED.payload,"
-            " fetched_at = now()",
-            (profile_id, Jsonb(payload)),
-        )
-        return True
-    reason = outcome.error or ("no match" if outcome.status == "not_found" else "failed")
-    conn.execute(
-        "UPDATE profiles SET enrichment_status = 'failed', enrichment_error = %s,"
-        " enrichment_attempts = enrichment_attempts + 1, updated_at = now() WHERE id = %s",
-        (reason[:500], profile_id),
-    )
-    return False
 
 
 @dataclass
@@ -185,11 +73,7 @@ class _Run:
 def batch_min() -> int:
     """Due profiles from which the batch endpoint is used: below it 25-URL sync calls finish
     sooner than a batch job's queueing (`CRUSTDATA_BATCH_MIN`, default 500)."""
-    return int(os.environ.get("CRUSTDATA_BATCH_MIN", "500"))
-
-
-def _env_s(name: str, default: float) -> float:
-    return float(os.environ.get(name, str(default)))
+    return tuning().crustdata_batch_min
 
 
 @job_kind("enrich")
@@ -240,11 +124,7 @@ def _count_due(conn: psycopg.Connection, run: _Run, after: int) -> int:
 
 
 def _put_state(conn: psycopg.Connection, job_id: int, state: dict[str, Any]) -> None:
-    conn.execute(
-        "UPDATE jobs SET params = params || jsonb_build_object('batch', %s::jsonb),"
-        " updated_at = now() WHERE id = %s",
-        (Jsonb(state), job_id),
-    )
+    jobs.merge_params(conn, job_id, "batch", state)
 
 
 def _fallback(run: _Run, state: dict[str, Any], reason: str) -> dict[str, Any]:
@@ -274,7 +154,7 @@ def _submit_batch(run: _Run, state: dict[str, Any], after: int) -> dict[str, Any
     try:
         batch_id = run.client.submit_batch(run.ctx, urls)
     except BatchesBusy as exc:
-        wait = max(exc.retry_after or 0.0, _env_s("CRUSTDATA_BATCH_BUSY_S", 60.0))
+        wait = max(exc.retry_after or 0.0, tuning().crustdata_batch_busy_s)
         raise Requeue(wait, "waiting for a free Crustdata batch slot (5 jobs active)") from None
     except (RetryLater, RetriesExhausted) as exc:
         raise Requeue(
@@ -297,12 +177,12 @@ def _submit_batch(run: _Run, state: dict[str, Any], after: int) -> dict[str, Any
     with unit_of_work() as conn:
         _put_state(conn, run.job.id, new)
         run.progress(conn, message)
-    raise Requeue(_env_s("CRUSTDATA_BATCH_POLL_S", 30.0), message)
+    raise Requeue(tuning().crustdata_batch_poll_s, message)
 
 
 def _retry_wait(exc: ProviderError) -> float:
     stated = getattr(exc, "retry_after", None)
-    return max(float(stated or 0.0), _env_s("CRUSTDATA_BATCH_POLL_S", 30.0))
+    return max(float(stated or 0.0), tuning().crustdata_batch_poll_s)
 
 
 def _follow_batch(run: _Run, state: dict[str, Any]) -> dict[str, Any]:
@@ -318,7 +198,7 @@ def _follow_batch(run: _Run, state: dict[str, Any]) -> dict[str, Any]:
         return _fallback(run, state, f"status of batch {batch_id}: {exc.reason}")
     if status.status in ("pending", "processing"):
         message = f"Crustdata batch {batch_id[:8]}: {status.status}, {state['count']} profiles"
-        raise Requeue(_env_s("CRUSTDATA_BATCH_POLL_S", 30.0), message)
+        raise Requeue(tuning().crustdata_batch_poll_s, message)
     if status.status == "failed":
         return _fallback(run, state, f"batch {batch_id} failed: {status.error_message}")
     return _save_batch(run, state, status)
@@ -341,6 +221,29 @@ def _save_batch(run: _Run, state: dict[str, Any], status: BatchStatus) -> dict[s
     """Save a completed batch's outcomes in chunks, each committed with the progress and the
     last saved profile id, so a killed worker resumes after it (re-reading the file, unbilled).
     Covered = due at submit time: a profile enriched since (by another job) is left as it is."""
+    rows, outcomes = _covered_outcomes(run, state, status)
+    year = dt.datetime.now(dt.UTC).year  # years_experience counts up to this year
+    new = dict(state)
+    for i in range(0, max(len(rows), 1), SAVE_CHUNK):
+        if jobs.is_cancelled(run.job.id):
+            return new
+        chunk = rows[i : i + SAVE_CHUNK]
+        with unit_of_work() as conn:
+            _save_chunk(conn, run, chunk, outcomes, year)
+            last = i + SAVE_CHUNK >= len(rows)
+            new["saved_through"] = chunk[-1][0] if chunk else new["saved_through"]
+            if last:
+                new.update(phase="saved", after=int(state["last_id"]))
+            _put_state(conn, run.job.id, new)
+            run.progress(conn, f"Crustdata batch {str(state['id'])[:8]}: saving results")
+        bump_data_version("profiles")
+    return new
+
+
+def _covered_outcomes(
+    run: _Run, state: dict[str, Any], status: BatchStatus
+) -> tuple[list[Any], dict[str, ProfileOutcome]]:
+    """The profiles the batch covers still to save, and the batch file's outcomes by URL."""
     batch_id = str(state["id"])
     at = dt.datetime.fromisoformat(str(state["submitted_at"]))
     with unit_of_work() as conn:
@@ -362,36 +265,29 @@ def _save_batch(run: _Run, state: dict[str, Any], status: BatchStatus) -> dict[s
             run.ctx, status.download_url, wanted, subject=batch_id, bill=not billed
         )
         outcomes = {o.url: o for o in read}
-    year = dt.datetime.now(dt.UTC).year  # years_experience counts up to this year
-    new = dict(state)
-    for i in range(0, max(len(rows), 1), SAVE_CHUNK):
-        if jobs.is_cancelled(run.job.id):
-            return new
-        chunk = rows[i : i + SAVE_CHUNK]
-        with unit_of_work() as conn:
-            for profile_id, url, enriched_since in chunk:
-                if enriched_since:
-                    continue  # enriched after submit elsewhere: newer than this file
-                norm = normalize_profile_url(url)
-                outcome = (
-                    outcomes.get(norm) or ProfileOutcome(url=norm, status="not_found")
-                    if norm
-                    else ProfileOutcome(
-                        url=url, status="failed", error="not a LinkedIn profile URL"
-                    )
-                )
-                if _save(conn, profile_id, outcome, year):
-                    run.done += 1
-                else:
-                    run.failed += 1
-            last = i + SAVE_CHUNK >= len(rows)
-            new["saved_through"] = chunk[-1][0] if chunk else new["saved_through"]
-            if last:
-                new.update(phase="saved", after=int(state["last_id"]))
-            _put_state(conn, run.job.id, new)
-            run.progress(conn, f"Crustdata batch {batch_id[:8]}: saving results")
-        bump_data_version("profiles")
-    return new
+    return rows, outcomes
+
+
+def _save_chunk(
+    conn: psycopg.Connection,
+    run: _Run,
+    chunk: list[Any],
+    outcomes: dict[str, ProfileOutcome],
+    year: int,
+) -> None:
+    for profile_id, url, enriched_since in chunk:
+        if enriched_since:
+            continue  # enriched after submit elsewhere: newer than this file
+        norm = normalize_profile_url(url)
+        outcome = (
+            outcomes.get(norm) or ProfileOutcome(url=norm, status="not_found")
+            if norm
+            else ProfileOutcome(url=url, status="failed", error="not a LinkedIn profile URL")
+        )
+        if _save(conn, profile_id, outcome, year):
+            run.done += 1
+        else:
+            run.failed += 1
 
 
 def _billed_before(conn: psycopg.Connection, job_id: int, batch_id: str) -> bool:

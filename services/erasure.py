@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import psycopg
 from psycopg import sql
 
 from services import audit
@@ -57,27 +58,8 @@ def erase_profile(profile_id: int, by: int | None) -> ErasureResult:
                 "SELECT project_id FROM project_profiles WHERE profile_id = %s", (profile_id,)
             ).fetchall()
         ]
-        removed: dict[str, int] = {}
-        removed["screening_overrides"] = conn.execute(
-            "DELETE FROM screening_overrides o USING screenings s"
-            " WHERE o.screening_id = s.id AND s.profile_id = %s",
-            (profile_id,),
-        ).rowcount
-        for table in PROFILE_TABLES:
-            removed[table] = conn.execute(
-                sql.SQL("DELETE FROM {} WHERE profile_id = %s").format(sql.Identifier(table)),
-                (profile_id,),
-            ).rowcount
-        # Provider calls name the profile by URL (or its public id inside one); the cost stays.
-        names = [n for n in (url, url.rstrip("/"), url.rstrip("/") + "/", member_id) if n]
-        # A URL in another spelling (http, no www, query string) still ends in /in/<public id>;
-        # anchored, so another profile whose id merely starts the same way keeps its subject.
-        pattern = f"/in/{re.escape(public_id)}/?([?#].*)?$" if public_id else None
-        cleared = conn.execute(
-            "UPDATE api_usage SET subject = NULL WHERE subject = ANY(%s)"
-            " OR (%s::text IS NOT NULL AND subject ~ %s::text)",
-            (names, pattern, pattern),
-        ).rowcount
+        removed = _delete_rows_about(conn, profile_id)
+        cleared = _clear_usage_subjects(conn, url, public_id, member_id)
         removed["profiles"] = conn.execute(
             "DELETE FROM profiles WHERE id = %s", (profile_id,)
         ).rowcount
@@ -98,3 +80,34 @@ def erase_profile(profile_id: int, by: int | None) -> ErasureResult:
     bump_data_version("profiles", "projects", "insights")
     funnel_rollup.request_refresh()
     return ErasureResult(profile_id, removed, cleared)
+
+
+def _delete_rows_about(conn: psycopg.Connection, profile_id: int) -> dict[str, int]:
+    """Every row about the profile outside `profiles`, counted per table."""
+    removed: dict[str, int] = {}
+    removed["screening_overrides"] = conn.execute(
+        "DELETE FROM screening_overrides o USING screenings s"
+        " WHERE o.screening_id = s.id AND s.profile_id = %s",
+        (profile_id,),
+    ).rowcount
+    for table in PROFILE_TABLES:
+        removed[table] = conn.execute(
+            sql.SQL("DELETE FROM {} WHERE profile_id = %s").format(sql.Identifier(table)),
+            (profile_id,),
+        ).rowcount
+    return removed
+
+
+def _clear_usage_subjects(
+    conn: psycopg.Connection, url: str, public_id: str | None, member_id: str | None
+) -> int:
+    # Provider calls name the profile by URL (or its public id inside one); the cost stays.
+    names = [n for n in (url, url.rstrip("/"), url.rstrip("/") + "/", member_id) if n]
+    # A URL in another spelling (http, no www, query string) still ends in /in/<public id>;
+    # anchored, so another profile whose id merely starts the same way keeps its subject.
+    pattern = f"/in/{re.escape(public_id)}/?([?#].*)?$" if public_id else None
+    return conn.execute(
+        "UPDATE api_usage SET subject = NULL WHERE subject = ANY(%s)"
+        " OR (%s::text IS NOT NULL AND subject ~ %s::text)",
+        (names, pattern, pattern),
+    ).rowcount

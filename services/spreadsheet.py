@@ -15,7 +15,7 @@ import io
 import zipfile
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from openpyxl import load_workbook
 
@@ -164,35 +164,41 @@ def xlsx_records(content: bytes, sheet: str | None = None) -> Iterator[tuple[int
     except Exception as exc:  # openpyxl raises KeyError, ValueError, XML and zip errors alike
         raise _damaged(exc) from exc
     try:
-        if not workbook.worksheets:
-            raise ImportRefused("This workbook has no worksheet to import")
-        if sheet:
-            if sheet not in workbook.sheetnames:
-                names = ", ".join(workbook.sheetnames)
-                raise ImportRefused(f'This workbook has no sheet "{sheet}" (it has: {names})')
-            worksheet = workbook[sheet]
-        else:
-            worksheet = workbook.worksheets[0]
-        # A sheet claiming 16,384 columns (formatting to the edge) is read no wider than the
-        # limit plus one, so a real row that is too wide is still seen and refused.
-        rows = worksheet.iter_rows(max_col=MAX_COLUMNS + 1, values_only=True)
-        row_no = 0
-        while True:
-            try:
-                values = next(rows, None)
-            except Exception as exc:  # damaged sheet XML
-                raise _damaged(exc) from exc
-            if values is None:
-                return
-            row_no += 1
-            cells = [cell_text(v) for v in values]
-            while cells and not cells[-1]:
-                cells.pop()
-            for cell in cells:
-                if len(cell) > MAX_FIELD_CHARS:
-                    raise ImportRefused(
-                        f"Row {row_no}: a cell longer than {MAX_FIELD_CHARS:,} characters"
-                    )
-            yield row_no, cells
+        yield from _sheet_records(_worksheet(workbook, sheet))
     finally:
         workbook.close()
+
+
+def _worksheet(workbook: Any, sheet: str | None) -> Any:
+    if not workbook.worksheets:
+        raise ImportRefused("This workbook has no worksheet to import")
+    if not sheet:
+        return workbook.worksheets[0]
+    if sheet not in workbook.sheetnames:
+        names = ", ".join(workbook.sheetnames)
+        raise ImportRefused(f'This workbook has no sheet "{sheet}" (it has: {names})')
+    return workbook[sheet]
+
+
+def _sheet_records(worksheet: Any) -> Iterator[tuple[int, list[str]]]:
+    # A sheet claiming 16,384 columns (formatting to the edge) is read no wider than the
+    # limit plus one, so a real row that is too wide is still seen and refused.
+    rows = worksheet.iter_rows(max_col=MAX_COLUMNS + 1, values_only=True)
+    row_no = 0
+    while True:
+        try:
+            values = next(rows, None)
+        except Exception as exc:  # damaged sheet XML
+            raise _damaged(exc) from exc
+        if values is None:
+            return
+        row_no += 1
+        cells = [cell_text(v) for v in values]
+        while cells and not cells[-1]:
+            cells.pop()
+        for cell in cells:
+            if len(cell) > MAX_FIELD_CHARS:
+                raise ImportRefused(
+                    f"Row {row_no}: a cell longer than {MAX_FIELD_CHARS:,} characters"
+                )
+        yield row_no, cells

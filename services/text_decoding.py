@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import codecs
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 
 from charset_normalizer import from_bytes
 
@@ -205,35 +205,13 @@ class DecodedText:
 
     def __iter__(self) -> Iterator[str]:
         lines = self._lines
-        pending = b""
-        while len(pending) < 3:  # a BOM is at most 3 bytes, and chunks may be tiny
-            chunk = self._next_chunk()
-            if chunk is None:
-                break
-            pending += chunk
-        self.encoding, skip = _bom(pending)
-        pending = pending[skip:]
-        if self.encoding is None and not self._detect:
-            self.encoding = "utf-8"
+        pending = self._after_bom()
         decoder = _Decoder(self.encoding, lines) if self.encoding else None
         eof = False
         while True:
             if decoder is None and pending:
-                found = NON_ASCII.search(pending)
-                if found is None:
-                    yield from lines.feed(pending.decode("ascii"))
-                    pending = b""
-                else:
-                    yield from lines.feed(pending[: found.start()].decode("ascii"))
-                    pending = pending[found.start() :]
-                    while len(pending) < DETECT_BYTES and not eof:
-                        chunk = self._next_chunk()
-                        eof = chunk is None
-                        pending += chunk or b""
-                    try:
-                        self.encoding = _choose(pending[:DETECT_BYTES], eof)
-                    except _Refused as exc:
-                        raise DecodeFailure(lines.current, str(exc)) from exc
+                pending, eof = yield from self._ascii_then_detect(pending, eof)
+                if self.encoding is not None:
                     decoder = _Decoder(self.encoding, lines)
             if decoder is not None and (pending or eof):
                 good, failure = decoder.decode(pending, final=eof)
@@ -249,3 +227,39 @@ class DecodedText:
         if self.encoding is None:
             self.encoding = "ascii"
         yield from lines.finish()
+
+    def _after_bom(self) -> bytes:
+        """The first bytes past any BOM; the BOM (or detect=False) sets the encoding."""
+        pending = b""
+        while len(pending) < 3:  # a BOM is at most 3 bytes, and chunks may be tiny
+            chunk = self._next_chunk()
+            if chunk is None:
+                break
+            pending += chunk
+        self.encoding, skip = _bom(pending)
+        if self.encoding is None and not self._detect:
+            self.encoding = "utf-8"
+        return pending[skip:]
+
+    def _ascii_then_detect(
+        self, pending: bytes, eof: bool
+    ) -> Generator[str, None, tuple[bytes, bool]]:
+        """Hand out the lines before the first non-ASCII byte; at that byte, read ahead up to
+        DETECT_BYTES and choose the encoding. Returns what is left to decode, and whether the
+        file has ended."""
+        lines = self._lines
+        found = NON_ASCII.search(pending)
+        if found is None:
+            yield from lines.feed(pending.decode("ascii"))
+            return b"", eof
+        yield from lines.feed(pending[: found.start()].decode("ascii"))
+        pending = pending[found.start() :]
+        while len(pending) < DETECT_BYTES and not eof:
+            chunk = self._next_chunk()
+            eof = chunk is None
+            pending += chunk or b""
+        try:
+            self.encoding = _choose(pending[:DETECT_BYTES], eof)
+        except _Refused as exc:
+            raise DecodeFailure(lines.current, str(exc)) from exc
+        return pending, eof

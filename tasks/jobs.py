@@ -10,7 +10,6 @@ heartbeat, keeps two deliveries of one job from running side by side.
 from __future__ import annotations
 
 import logging
-import os
 import secrets
 import threading
 import time
@@ -24,6 +23,7 @@ from services import jobs
 from services.core import metrics
 from services.core.logs import JOB_ID, REQUEST_ID
 from services.core.redis_client import get_redis
+from services.core.settings import tuning
 from services.jobs import Job, kinds
 
 log = logging.getLogger(__name__)
@@ -38,11 +38,11 @@ RENEW_LUA = (
 
 
 def lock_ttl_s() -> int:
-    return int(os.environ.get("JOB_LOCK_TTL_S", "60"))
+    return tuning().job_lock_ttl_s
 
 
 def stale_after_s() -> int:
-    return int(os.environ.get("JOB_STALE_AFTER_S", "120"))
+    return tuning().job_stale_after_s
 
 
 @contextmanager
@@ -129,7 +129,7 @@ def reap_stale_jobs() -> int:
 @worker_ready.connect
 def _start_reaper(**_: object) -> None:
     """Reap at start and then every JOB_REAP_INTERVAL_S in the worker's main process."""
-    interval = float(os.environ.get("JOB_REAP_INTERVAL_S", "30"))
+    interval = tuning().job_reap_interval_s
 
     def loop() -> None:
         while True:

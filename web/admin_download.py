@@ -12,7 +12,7 @@ from flask import Blueprint, Response, jsonify, request, stream_with_context
 from services.audit import browse as audit_log
 from services.audit import record
 from services.core.db import unit_of_work
-from web.security import require_role
+from web.security import acting_user, guarded_route
 
 bp = Blueprint("admin_downloads", __name__)
 LINES_PER_CHUNK = 500
@@ -31,11 +31,9 @@ def _csv_chunks(rows: Iterator[list[str]]) -> Iterator[str]:
 
 
 @bp.route("/download/audit.csv")
+@guarded_route("admin")
 def audit_csv() -> Response | tuple[Response, int]:
-    try:
-        user = require_role("admin")
-    except PermissionError as exc:
-        return jsonify(error=str(exc)), 403
+    user = acting_user()
     try:
         f = audit_log.parse_audit_filter(request.args.to_dict(flat=True))
     except audit_log.AuditFilterError as exc:

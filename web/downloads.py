@@ -9,17 +9,15 @@ from flask import Blueprint, Response, jsonify, request, stream_with_context
 from services import grid
 from services.audit import record
 from services.core.db import unit_of_work
-from web.security import require_role
+from web.security import acting_user, guarded_route
 
 bp = Blueprint("downloads", __name__)
 
 
 @bp.route("/download/profiles.csv")
+@guarded_route("recruiter")
 def profiles_csv() -> Response | tuple[Response, int]:
-    try:
-        user = require_role("recruiter")
-    except PermissionError as exc:
-        return jsonify(error=str(exc)), 403
+    user = acting_user()
     try:
         # Lists for repeated keys, as the page gets them from Dash: the last one wins in both.
         query = grid.url_params_to_query(request.args.to_dict(flat=False))

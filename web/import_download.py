@@ -8,17 +8,15 @@ from flask import Blueprint, Response, jsonify, stream_with_context
 from services.audit import record
 from services.core.db import unit_of_work
 from services.imports import export_import_rows, import_exists
-from web.security import require_role
+from web.security import acting_user, guarded_route
 
 bp = Blueprint("import_downloads", __name__)
 
 
 @bp.route("/download/projects/<int:project_id>/imports/<int:import_id>/rows.csv")
+@guarded_route("recruiter")
 def import_rows_csv(project_id: int, import_id: int) -> Response | tuple[Response, int]:
-    try:
-        user = require_role("recruiter")
-    except PermissionError as exc:
-        return jsonify(error=str(exc)), 403
+    user = acting_user()
     if import_exists(project_id, import_id) is None:
         return jsonify(error="This project has no such import."), 404
     with unit_of_work() as conn:

@@ -14,17 +14,15 @@ from flask import Blueprint, Response, jsonify, request
 from services import insights
 from services.audit import record
 from services.core.db import unit_of_work
-from web.security import require_role
+from web.security import acting_user, guarded_route
 
 bp = Blueprint("insights_downloads", __name__)
 
 
 @bp.route("/download/insights/<chart>.csv")
+@guarded_route("lead")
 def chart_csv(chart: str) -> Response | tuple[Response, int]:
-    try:
-        user = require_role("lead")
-    except PermissionError as exc:
-        return jsonify(error=str(exc)), 403
+    user = acting_user()
     if chart not in insights.CHARTS:
         return jsonify(error="There is no such chart."), 404
     try:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import secrets
 import time
@@ -12,6 +11,7 @@ from flask import Blueprint, Flask, Response, g, jsonify, request
 
 from services.core import metrics
 from services.core.logs import REQUEST_ID, new_request_id
+from services.core.settings import tuning
 from web.security import current_session_user
 
 bp = Blueprint("observability", __name__)
@@ -48,13 +48,13 @@ def _after(response: Response) -> Response:
         body = request.get_json(silent=True) or {}
         metrics.CALLBACKS.labels(callback_label(body.get("output")), status).observe(elapsed)
     response.headers["X-Request-ID"] = getattr(g, "request_id", "")
-    if host := os.environ.get("SOURCINGX_HOST_ID"):  # which host answered, behind a balancer
+    if host := tuning().host_id:  # which host answered, behind a balancer
         response.headers["X-SourcingX-Host"] = host
     return response
 
 
 def metrics_token_ok() -> bool:
-    token = os.environ.get("METRICS_TOKEN", "")
+    token = tuning().metrics_token
     given = request.headers.get("Authorization", "")
     return bool(token) and secrets.compare_digest(given, f"Bearer {token}")
 

@@ -9,7 +9,10 @@ signed-in, active user; requests that are not page navigations get 401 JSON inst
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from datetime import timedelta
+from functools import wraps
+from typing import ParamSpec
 from urllib.parse import urlencode, urlsplit
 
 from flask import Flask, Response, jsonify, redirect, request, session
@@ -17,9 +20,11 @@ from flask_login import LoginManager, UserMixin, current_user
 from werkzeug.wrappers import Response as BaseResponse
 
 from services import auth
-from services.core.errors import Forbidden
+from services.core.errors import Forbidden, NotSignedIn, UserError
 from services.core.settings import Settings
 
+P = ParamSpec("P")
+RouteResult = BaseResponse | Response | tuple[Response, int]
 PUBLIC_PATHS = frozenset({"/login", "/healthz", "/_favicon.ico", "/favicon.ico"})
 # /webhooks/ authenticate with a secret in their path (web/webhooks.py), not a session.
 PUBLIC_PREFIXES = ("/assets/", "/webhooks/")
@@ -137,9 +142,36 @@ def current_session_user() -> SessionUser | None:
     return user if getattr(user, "is_authenticated", False) else None  # type: ignore[return-value]
 
 
+def acting_user() -> SessionUser:
+    """The signed-in user of a guarded callback or route."""
+    user = current_session_user()
+    if user is None:
+        raise NotSignedIn("Please sign in again")
+    return user
+
+
 def require_role(minimum: str) -> SessionUser:
     """Re-check authorisation inside a callback or route; raises PermissionError if not allowed."""
     user = current_session_user()
     if user is None or not user.has_role(minimum):
         raise Forbidden(f"This needs the {minimum} role")
     return user
+
+
+def guarded_route(role: str) -> Callable[[Callable[P, RouteResult]], Callable[P, RouteResult]]:
+    """Download and API routes: the role is checked before the route runs, and a `UserError`
+    becomes JSON `{"error": message}` with the error's status (403 for a refused role)."""
+
+    def decorate(route: Callable[P, RouteResult]) -> Callable[P, RouteResult]:
+        @wraps(route)
+        def run(*args: P.args, **kwargs: P.kwargs) -> RouteResult:
+            try:
+                require_role(role)
+                return route(*args, **kwargs)
+            except UserError as error:
+                return jsonify(error=error.user_message), error.status
+
+        run.guarded_role = role  # type: ignore[attr-defined]  # what tests check is on every route
+        return run
+
+    return decorate

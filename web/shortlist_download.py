@@ -11,17 +11,15 @@ from services import projects
 from services.audit import record
 from services.core.db import unit_of_work
 from services.shortlist_export import export_shortlist, shortlist_size
-from web.security import require_role
+from web.security import acting_user, guarded_route
 
 bp = Blueprint("shortlist_downloads", __name__)
 
 
 @bp.route("/download/projects/<int:project_id>/shortlist.csv")
+@guarded_route("recruiter")
 def shortlist_csv(project_id: int) -> Response | tuple[Response, int]:
-    try:
-        user = require_role("recruiter")
-    except PermissionError as exc:
-        return jsonify(error=str(exc)), 403
+    user = acting_user()
     if projects.get_project(project_id) is None:
         return jsonify(error="There is no such project."), 404
     with unit_of_work() as conn:

@@ -11,8 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -20,6 +18,7 @@ import redis
 from flask_caching.backends.rediscache import RedisCache
 
 from services.core import metrics
+from services.core.per_process import PerProcess
 from services.core.redis_client import get_redis, redis_url
 
 log = logging.getLogger(__name__)
@@ -28,27 +27,18 @@ KEY_PREFIX = "sx:cache:"
 VERSION_KEY = "sx:data_version:{}"
 DEFAULT_TIMEOUT_S = 600
 
-_lock = threading.Lock()
-_backend: RedisCache | None = None
-_backend_pid: int | None = None
+
+def _make_backend() -> RedisCache:
+    client = redis.Redis.from_url(redis_url(), socket_timeout=2.0, socket_connect_timeout=2.0)
+    return RedisCache(host=client, key_prefix=KEY_PREFIX, default_timeout=DEFAULT_TIMEOUT_S)
+
+
+_backend: PerProcess[RedisCache] = PerProcess(_make_backend)
 
 
 def get_cache() -> RedisCache:
     """This process's flask-caching Redis backend (bytes client: values are pickled)."""
-    global _backend, _backend_pid
-    pid = os.getpid()
-    if _backend is not None and _backend_pid == pid:
-        return _backend
-    with _lock:
-        if _backend is None or _backend_pid != pid:
-            client = redis.Redis.from_url(
-                redis_url(), socket_timeout=2.0, socket_connect_timeout=2.0
-            )
-            _backend = RedisCache(
-                host=client, key_prefix=KEY_PREFIX, default_timeout=DEFAULT_TIMEOUT_S
-            )
-            _backend_pid = pid
-    return _backend
+    return _backend.get()
 
 
 def data_version(scope: str) -> int:
@@ -110,6 +100,5 @@ def peek(key: str) -> Any:
 
 
 def reset_cache() -> None:
-    global _backend, _backend_pid
-    with _lock:
-        _backend, _backend_pid = None, None
+    """Forget this process's backend (after a fork, or when the Redis URL changed)."""
+    _backend.reset()

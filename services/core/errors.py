@@ -7,11 +7,12 @@ Shaped after superset's `CommandException` (a message and a status per error cla
 from __future__ import annotations
 
 
-class UserError(ValueError):
+class UserError(Exception):
     """A request the user can correct; `str(error)` is the message shown to them.
 
-    Still a ValueError: the parsers and layouts that catch ValueError around user input keep
-    refusing the same input. Callbacks are to catch UserError only (issue #15, not finished)."""
+    Not a ValueError on purpose: code that catches ValueError around parsing catches the
+    parser's own errors, and a programming error's ValueError can never pass for a message
+    meant for the user."""
 
     status = 400
 

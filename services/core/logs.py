@@ -10,11 +10,12 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
-import os
 import re
 import secrets
 import sys
 from datetime import UTC, datetime
+
+from services.core.settings import tuning
 
 REQUEST_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 JOB_ID: contextvars.ContextVar[int | None] = contextvars.ContextVar("job_id", default=None)
@@ -51,10 +52,10 @@ def configure_logging(level: str | None = None) -> None:
     if getattr(root, "_sourcingx_configured", False):
         return
     handler = logging.StreamHandler(sys.stderr)
-    if os.environ.get("LOG_FORMAT", "json") == "json":
+    if tuning().log_format == "json":
         handler.setFormatter(JsonFormatter())
     root.handlers = [handler]
-    root.setLevel((level or os.environ.get("LOG_LEVEL", "INFO")).upper())
+    root.setLevel((level or tuning().log_level).upper())
     # httpx logs full URLs at INFO; ours carry no keys, but keep third-party chatter down anyway.
     for name in ("httpx", "httpx2"):  # httpx2 is the OpenAI SDK's transport
         logging.getLogger(name).setLevel(logging.WARNING)

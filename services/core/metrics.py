@@ -22,6 +22,8 @@ from prometheus_client import (
     multiprocess,
 )
 
+from services.core.settings import tuning
+
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 JOB_BUCKETS = (0.5, 1, 5, 15, 60, 300, 900, 3600, 4 * 3600)
 
@@ -65,7 +67,7 @@ QUEUE_DEPTH = Gauge(
 
 
 def multiprocess_dir() -> str | None:
-    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
+    return tuning().prometheus_multiproc_dir
 
 
 def render() -> tuple[bytes, str]:

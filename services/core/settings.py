@@ -104,16 +104,26 @@ class Settings:
 
 def _read_dotenv(path: Path) -> dict[str, str]:
     """Parse KEY=VALUE lines; the real environment always wins over the file."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return {}
+    # Knobs are read per use (see `tuning()`): parse the file again only when it changed.
+    return dict(_parse_dotenv(path, stat.st_mtime_ns, stat.st_size))
+
+
+@lru_cache(maxsize=4)
+def _parse_dotenv(path: Path, _mtime_ns: int, _size: int) -> tuple[tuple[str, str], ...]:
     values: dict[str, str] = {}
     if not path.is_file():
-        return values
+        return ()
     for raw in path.read_text(encoding="utf-8").splitlines():
         line = raw.strip()
         if not line or line.startswith("#") or "=" not in line:
             continue
         key, _, value = line.partition("=")
         values[key.strip()] = value.strip().strip('"').strip("'")
-    return values
+    return tuple(values.items())
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
@@ -124,6 +134,16 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError as exc:
         raise SettingsError(f"{name} must be a whole number, got {raw!r}") from exc
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from exc
 
 
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
@@ -175,27 +195,32 @@ def dotenv_path(environ: Mapping[str, str]) -> Path | None:
     return Path(raw) if raw.strip() else None
 
 
-def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
-    """Build Settings from `environ` alone when one is given; by default from os.environ over
-    the `.env` file (the real environment wins). An explicit mapping is the whole configuration,
-    so a developer's `.env` cannot change what a test or tool asked for."""
-    if environ is None:
-        path = dotenv_path(os.environ)
-        base = _read_dotenv(path) if path else {}
-        base.update(os.environ)
-    else:
-        base = dict(environ)
+def environment() -> dict[str, str]:
+    """The process's configuration: os.environ over the `.env` file (the real environment wins).
+    This module is the one place the environment is read; everything else asks it."""
+    path = dotenv_path(os.environ)
+    base = _read_dotenv(path) if path else {}
+    base.update(os.environ)
+    return base
+
+
+def _env_name(base: Mapping[str, str]) -> str:
     env_name = base.get("SOURCINGX_ENV", "development").strip().lower()
     if env_name not in {"development", "production", "test"}:
         raise SettingsError(
             f"SOURCINGX_ENV must be development, production or test, not {env_name!r}"
         )
-    var_dir = Path(base.get("SOURCINGX_VAR_DIR") or PROJECT_ROOT / "var").resolve()
+    return env_name
+
+
+def _secret_key(base: Mapping[str, str], env_name: str, var_dir: Path) -> str:
     if env_name == "production":
-        secret = check_secret_key(base.get("SECRET_KEY"))
-    else:
-        secret = base.get("SECRET_KEY") or _development_secret(var_dir)
-    providers = ProviderKeys(
+        return check_secret_key(base.get("SECRET_KEY"))
+    return base.get("SECRET_KEY") or _development_secret(var_dir)
+
+
+def _provider_keys(base: Mapping[str, str]) -> ProviderKeys:
+    return ProviderKeys(
         phantombuster_key=base.get("PHANTOMBUSTER_API_KEY", ""),
         crustdata_key=base.get("CRUSTDATA_API_KEY", ""),
         salesql_key=base.get("SALESQL_API_KEY", ""),
@@ -207,14 +232,23 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             if base.get(f"{name.upper()}_BASE_URL")
         },
     )
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build Settings from `environ` alone when one is given; by default from `environment()`.
+    An explicit mapping is the whole configuration, so a developer's `.env` cannot change what a
+    test or tool asked for."""
+    base = environment() if environ is None else dict(environ)
+    env_name = _env_name(base)
+    var_dir = Path(base.get("SOURCINGX_VAR_DIR") or PROJECT_ROOT / "var").resolve()
     return Settings(
         env=env_name,  # type: ignore[arg-type]
-        secret_key=secret,
+        secret_key=_secret_key(base, env_name, var_dir),
         database_url=base.get("DATABASE_URL") or None,
         redis_url=base.get("REDIS_URL") or None,
         var_dir=var_dir,
         sandbox_url=base.get("SANDBOX_URL") or None,
-        providers=providers,
+        providers=_provider_keys(base),
         db_pool_min=_int(base, "DB_POOL_MIN", 1),
         db_pool_max=_int(base, "DB_POOL_MAX", 4),
         db_statement_timeout_ms=_int(base, "DB_STATEMENT_TIMEOUT_MS", 15000),
@@ -232,3 +266,132 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
 def get_settings() -> Settings:
     """The process's settings, read once. Settings are configuration, not user data."""
     return load_settings()
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """Operational knobs: intervals, limits and switches that ops (and tests) change per process
+    start. Unlike `Settings` they are read on every `tuning()` call, so a worker started with a
+    changed environment uses it without any cache to clear."""
+
+    search_poll_interval_s: float = 2.0
+    search_queue_recheck_s: float = 5.0
+    search_unknown_deadline_s: float = 600.0
+    search_max_run_s: float = 3 * 3600.0
+    search_webhook_poll_s: float = 60.0
+    phantombuster_agents: Mapping[str, str] = field(default_factory=dict)  # kind -> agent id
+    phantombuster_identity_id: str = ""
+    phantombuster_result_hosts: frozenset[str] = frozenset({"phantombuster.s3.amazonaws.com"})
+    crustdata_result_hosts: frozenset[str] = frozenset(
+        {"crustdata-batch-api-data.s3.amazonaws.com"}
+    )
+    crustdata_batch_min: int = 500
+    crustdata_batch_busy_s: float = 60.0
+    crustdata_batch_poll_s: float = 30.0
+    salesql_bare_429_wait_s: float = 60.0
+    provider_limiter_fail_open: bool = False
+    screening_model: str = "gpt-4o-mini"
+    screening_concurrency: int = 4
+    contact_lookup_fresh_days: int = 30
+    job_lock_ttl_s: int = 60
+    job_stale_after_s: int = 120
+    job_reap_interval_s: float = 30.0
+    metrics_token: str = field(default="", repr=False)
+    host_id: str = ""  # which host answered, behind a balancer
+    prometheus_multiproc_dir: str | None = None
+    log_format: str = "json"
+    log_level: str = "INFO"
+
+
+@dataclass(frozen=True)
+class WebServer:
+    """How `manage.py run` and gunicorn serve the app."""
+
+    host: str = "127.0.0.1"
+    port: int = 8050
+    bind: str = "127.0.0.1:8050"
+    workers: int = 2
+    threads: int = 4
+    max_requests: int = 5000
+    max_requests_jitter: int = 500
+    timeout_s: int = 30
+    access_log: str | None = None
+    log_level: str = "info"
+    malloc_arena_max: str = "2"
+
+
+def _hosts(env: Mapping[str, str], name: str, default: frozenset[str]) -> frozenset[str]:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    return frozenset(h.strip() for h in raw.split(",") if h.strip())
+
+
+def _screening_concurrency(env: Mapping[str, str]) -> int:
+    try:  # a typo falls back to the default rather than stopping a running worker
+        return int(env.get("SCREENING_CONCURRENCY", "4"))
+    except ValueError:
+        return 4
+
+
+def tuning(environ: Mapping[str, str] | None = None) -> Tuning:
+    """The operational knobs, read now from `environ` (default: `environment()`)."""
+    env = environment() if environ is None else environ
+    d = Tuning()
+    return Tuning(
+        search_poll_interval_s=_float(env, "SEARCH_POLL_INTERVAL_S", d.search_poll_interval_s),
+        search_queue_recheck_s=_float(env, "SEARCH_QUEUE_RECHECK_S", d.search_queue_recheck_s),
+        search_unknown_deadline_s=_float(
+            env, "SEARCH_UNKNOWN_DEADLINE_S", d.search_unknown_deadline_s
+        ),
+        search_max_run_s=_float(env, "SEARCH_MAX_RUN_S", d.search_max_run_s),
+        search_webhook_poll_s=_float(env, "SEARCH_WEBHOOK_POLL_S", d.search_webhook_poll_s),
+        phantombuster_agents={
+            name.removeprefix("PHANTOMBUSTER_AGENT_").lower(): value
+            for name, value in env.items()
+            if name.startswith("PHANTOMBUSTER_AGENT_")
+        },
+        phantombuster_identity_id=env.get("PHANTOMBUSTER_IDENTITY_ID", "").strip(),
+        phantombuster_result_hosts=_hosts(
+            env, "PHANTOMBUSTER_RESULT_HOSTS", d.phantombuster_result_hosts
+        ),
+        crustdata_result_hosts=_hosts(env, "CRUSTDATA_RESULT_HOSTS", d.crustdata_result_hosts),
+        crustdata_batch_min=_int(env, "CRUSTDATA_BATCH_MIN", d.crustdata_batch_min),
+        crustdata_batch_busy_s=_float(env, "CRUSTDATA_BATCH_BUSY_S", d.crustdata_batch_busy_s),
+        crustdata_batch_poll_s=_float(env, "CRUSTDATA_BATCH_POLL_S", d.crustdata_batch_poll_s),
+        salesql_bare_429_wait_s=_float(env, "SALESQL_BARE_429_WAIT_S", d.salesql_bare_429_wait_s),
+        provider_limiter_fail_open=env.get("PROVIDER_LIMITER_FAIL_OPEN", "").lower()
+        in {"1", "true", "yes"},
+        screening_model=env.get("SCREENING_MODEL", d.screening_model),
+        screening_concurrency=_screening_concurrency(env),
+        contact_lookup_fresh_days=_int(env, "CONTACT_LOOKUP_FRESH_DAYS", 30),
+        job_lock_ttl_s=_int(env, "JOB_LOCK_TTL_S", d.job_lock_ttl_s),
+        job_stale_after_s=_int(env, "JOB_STALE_AFTER_S", d.job_stale_after_s),
+        job_reap_interval_s=_float(env, "JOB_REAP_INTERVAL_S", d.job_reap_interval_s),
+        metrics_token=env.get("METRICS_TOKEN", ""),
+        host_id=env.get("SOURCINGX_HOST_ID", ""),
+        prometheus_multiproc_dir=env.get("PROMETHEUS_MULTIPROC_DIR") or None,
+        log_format=env.get("LOG_FORMAT", d.log_format),
+        log_level=env.get("LOG_LEVEL", d.log_level),
+    )
+
+
+def web_server(environ: Mapping[str, str] | None = None) -> WebServer:
+    """Serving parameters (gunicorn and `manage.py run`), read now from `environ`."""
+    env = environment() if environ is None else environ
+    d = WebServer()
+    host = env.get("HOST", d.host)
+    port = _int(env, "PORT", d.port)
+    return WebServer(
+        host=host,
+        port=port,
+        bind=env.get("BIND", f"{host}:{port}"),
+        workers=_int(env, "WEB_CONCURRENCY", d.workers),
+        threads=_int(env, "WEB_THREADS", d.threads),
+        max_requests=_int(env, "WEB_MAX_REQUESTS", d.max_requests),
+        max_requests_jitter=_int(env, "WEB_MAX_REQUESTS_JITTER", d.max_requests_jitter),
+        timeout_s=_int(env, "WEB_TIMEOUT", d.timeout_s),
+        access_log=env.get("WEB_ACCESS_LOG") or None,
+        log_level=env.get("LOG_LEVEL", d.log_level).lower(),
+        malloc_arena_max=env.get("MALLOC_ARENA_MAX", d.malloc_arena_max),
+    )

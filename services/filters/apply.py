@@ -187,29 +187,7 @@ def _chunk(
     conn: Any, project_id: int, job_id: int, rows: list[Any], lists: list[AppliedList]
 ) -> int:
     ids = [int(r[0]) for r in rows]
-    school_ids: list[int] = []
-    schools: list[str] = []
-    for r in rows:
-        for name in r[6] or []:
-            school_ids.append(int(r[0]))
-            schools.append(norm.school(name))
-    hits: dict[int, dict[int, str]] = defaultdict(dict)
-    if lists:
-        found = conn.execute(
-            MATCH_SQL,
-            {
-                "ids": ids,
-                "company": [norm.company(r[1]) for r in rows],
-                "title": [norm.title(r[2]) for r in rows],
-                "location": [norm.location(r[3]) for r in rows],
-                "text": [_profile_text(r[4], r[2], r[5]) for r in rows],
-                "school_ids": school_ids,
-                "schools": schools,
-                "project": project_id,
-            },
-        ).fetchall()
-        for profile_id, list_id, value in found:
-            hits[int(profile_id)][int(list_id)] = str(value)
+    hits = _list_hits(conn, project_id, rows, lists) if lists else {}
     passed_flags: list[bool] = []
     reasons: list[Jsonb] = []
     for profile_id in ids:
@@ -227,6 +205,35 @@ def _chunk(
         },
     )
     return sum(passed_flags)
+
+
+def _list_hits(
+    conn: Any, project_id: int, rows: list[Any], lists: list[AppliedList]
+) -> dict[int, dict[int, str]]:
+    """profile id -> list id -> the matching item's text, for every list a profile matches."""
+    school_ids: list[int] = []
+    schools: list[str] = []
+    for r in rows:
+        for name in r[6] or []:
+            school_ids.append(int(r[0]))
+            schools.append(norm.school(name))
+    hits: dict[int, dict[int, str]] = defaultdict(dict)
+    found = conn.execute(
+        MATCH_SQL,
+        {
+            "ids": [int(r[0]) for r in rows],
+            "company": [norm.company(r[1]) for r in rows],
+            "title": [norm.title(r[2]) for r in rows],
+            "location": [norm.location(r[3]) for r in rows],
+            "text": [_profile_text(r[4], r[2], r[5]) for r in rows],
+            "school_ids": school_ids,
+            "schools": schools,
+            "project": project_id,
+        },
+    ).fetchall()
+    for profile_id, list_id, value in found:
+        hits[int(profile_id)][int(list_id)] = str(value)
+    return hits
 
 
 @job_kind("apply_filters")

@@ -10,6 +10,9 @@ scoped rows instead of the profile grid's keyset machinery.
 
 from __future__ import annotations
 
+from typing import Any
+
+import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
@@ -88,11 +91,7 @@ def fetch_project_block(
     end_row: int,
 ) -> BlockResult:
     """Rows start_row..end_row-1 of the project's view, with its exact row count."""
-    for value in (start_row, end_row):
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise GridQueryError("startRow and endRow must be whole numbers.")
-    if start_row < 0 or end_row <= start_row or end_row - start_row > MAX_BLOCK_ROWS:
-        raise GridQueryError("The requested rows are out of range.")
+    _check_block_range(start_row, end_row)
     filters = normalize_filter_model(filter_model, PROJECT_COLUMNS)
     keys = sort_keys(normalize_sort_model(sort_model, PROJECT_COLUMNS), PROJECT_COLUMNS)
     params = Params()
@@ -113,11 +112,24 @@ def fetch_project_block(
         if len(rows) < end_row - start_row and (rows or start_row == 0):
             total = start_row + len(rows)
         else:
-            count_params = Params()
-            count = sql.SQL("SELECT count(*) FROM {view} WHERE {w}").format(
-                view=_view(project_id, count_params),
-                w=and_all(compile_filter_model(filters, count_params, PROJECT_COLUMNS)),
-            )
-            found = conn.execute(count, count_params.values, prepare=False).fetchone()
-            total = int(found[0]) if found else 0
+            total = _count_rows(conn, project_id, filters)
     return BlockResult([row_to_json(r, ROW_KEYS) for r in rows], total, "deferred")
+
+
+def _check_block_range(start_row: int, end_row: int) -> None:
+    for value in (start_row, end_row):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise GridQueryError("startRow and endRow must be whole numbers.")
+    if start_row < 0 or end_row <= start_row or end_row - start_row > MAX_BLOCK_ROWS:
+        raise GridQueryError("The requested rows are out of range.")
+
+
+def _count_rows(conn: psycopg.Connection, project_id: int, filters: dict[str, Any]) -> int:
+    """The filtered view's exact row count, when the block itself does not tell it."""
+    count_params = Params()
+    count = sql.SQL("SELECT count(*) FROM {view} WHERE {w}").format(
+        view=_view(project_id, count_params),
+        w=and_all(compile_filter_model(filters, count_params, PROJECT_COLUMNS)),
+    )
+    found = conn.execute(count, count_params.values, prepare=False).fetchone()
+    return int(found[0]) if found else 0

@@ -68,43 +68,66 @@ def parse_grid_query(
     tag_ids: object = (),
 ) -> GridQuery:
     """Validate raw UI values into a GridQuery; raises GridQueryError with a user-facing text."""
-    if location is None:
-        location = ""
-    if not isinstance(location, str) or len(location) > MAX_LOCATION_LENGTH:
-        raise GridQueryError(f"The location must be text of at most {MAX_LOCATION_LENGTH} chars.")
-    if seniority is None:
-        seniority = ()
-    if isinstance(seniority, str):
-        seniority = (seniority,)
-    if not isinstance(seniority, (list, tuple)) or len(seniority) > MAX_SENIORITY_VALUES:
-        raise GridQueryError(f"Seniority must be a list of at most {MAX_SENIORITY_VALUES} values.")
-    if not all(isinstance(s, str) and 0 < len(s) <= 100 for s in seniority):
-        raise GridQueryError("Each seniority value must be non-empty text.")
-    if "\x00" in location or any("\x00" in s for s in seniority):
+    place = _location(location)
+    levels = _seniority(seniority)
+    if "\x00" in place or any("\x00" in s for s in levels):
         raise GridQueryError("Location and seniority cannot contain NUL characters.")
-    if enriched is not None and not isinstance(enriched, bool):
-        raise GridQueryError("'Enriched' must be yes, no or unset.")
-    if project_id is not None and (
-        isinstance(project_id, bool)
-        or not isinstance(project_id, int)
-        or not 0 < project_id < 2**63
-    ):
-        raise GridQueryError("The project must be a positive whole number.")
-    if not isinstance(location_exact, bool):
-        raise GridQueryError("location_exact must be true or false.")
+    is_enriched = _enriched(enriched)
+    project = _project_id(project_id)
+    exact = _location_exact(location_exact)
     tags = _tag_ids(tag_ids)
     return GridQuery(
         filter_model=normalize_filter_model(filter_model),
         sort_model=normalize_sort_model(sort_model),
         search=normalize_search(search),
-        location=location.strip(),
-        seniority=tuple(sorted(set(seniority))),
-        enriched=enriched,
-        project_id=project_id,
+        location=place.strip(),
+        seniority=tuple(sorted(set(levels))),
+        enriched=is_enriched,
+        project_id=project,
         # "exact" means nothing without a location; keeping it would split cache keys and URLs
-        location_exact=location_exact and bool(location.strip()),
+        location_exact=exact and bool(place.strip()),
         tag_ids=tags,
     )
+
+
+def _location(value: object) -> str:
+    if value is None:
+        value = ""
+    if not isinstance(value, str) or len(value) > MAX_LOCATION_LENGTH:
+        raise GridQueryError(f"The location must be text of at most {MAX_LOCATION_LENGTH} chars.")
+    return value
+
+
+def _seniority(value: object) -> list[str] | tuple[str, ...]:
+    if value is None:
+        value = ()
+    if isinstance(value, str):
+        value = (value,)
+    if not isinstance(value, (list, tuple)) or len(value) > MAX_SENIORITY_VALUES:
+        raise GridQueryError(f"Seniority must be a list of at most {MAX_SENIORITY_VALUES} values.")
+    if not all(isinstance(s, str) and 0 < len(s) <= 100 for s in value):
+        raise GridQueryError("Each seniority value must be non-empty text.")
+    return value
+
+
+def _enriched(value: object) -> bool | None:
+    if value is not None and not isinstance(value, bool):
+        raise GridQueryError("'Enriched' must be yes, no or unset.")
+    return value
+
+
+def _project_id(value: object) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**63:
+        raise GridQueryError("The project must be a positive whole number.")
+    return value
+
+
+def _location_exact(value: object) -> bool:
+    if not isinstance(value, bool):
+        raise GridQueryError("location_exact must be true or false.")
+    return value
 
 
 def _tag_ids(value: object) -> tuple[int, ...]:
@@ -137,6 +160,14 @@ def where_clause(query: GridQuery, params: Params, alias: str = ALIAS) -> sql.Co
     found = search_condition(checked.search, params)
     if found is not None:
         parts.append(found)
+    parts.extend(_profile_conditions(checked, params, alias))
+    parts.extend(_membership_conditions(checked, params, alias))
+    return and_all(parts)
+
+
+def _profile_conditions(checked: GridQuery, params: Params, alias: str) -> list[sql.Composable]:
+    """Location, seniority and enrichment, on the profile's own columns."""
+    parts: list[sql.Composable] = []
     if checked.location:
         ref = sql.Identifier(alias, "location")
         if checked.location_exact:
@@ -157,6 +188,12 @@ def where_clause(query: GridQuery, params: Params, alias: str = ALIAS) -> sql.Co
         parts.append(
             sql.SQL("{} {} 'enriched'").format(sql.Identifier(alias, "enrichment_status"), op)
         )
+    return parts
+
+
+def _membership_conditions(checked: GridQuery, params: Params, alias: str) -> list[sql.Composable]:
+    """Project membership and tags, as semi-joins."""
+    parts: list[sql.Composable] = []
     if checked.project_id is not None:
         parts.append(
             sql.SQL(
@@ -173,7 +210,7 @@ def where_clause(query: GridQuery, params: Params, alias: str = ALIAS) -> sql.Co
                 "WHERE pt.profile_id = {} AND pt.tag_id = ANY({}::bigint[]))"
             ).format(sql.Identifier(alias, "id"), params.add(list(checked.tag_ids)))
         )
-    return and_all(parts)
+    return parts
 
 
 def canonical_json(value: Any) -> str:

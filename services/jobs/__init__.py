@@ -178,6 +178,16 @@ def set_total(conn: psycopg.Connection, job_id: int, total: int) -> None:
     conn.execute("UPDATE jobs SET total = %s, updated_at = now() WHERE id = %s", (total, job_id))
 
 
+def merge_params(conn: psycopg.Connection, job_id: int, key: str, value: Any) -> None:
+    """Set one key of the job's params (a job's own state across re-deliveries, e.g. the
+    batch it is following), in the caller's transaction."""
+    conn.execute(
+        "UPDATE jobs SET params = params || jsonb_build_object(%s::text, %s::jsonb),"
+        " updated_at = now() WHERE id = %s",
+        (key, Jsonb(value), job_id),
+    )
+
+
 def set_progress(
     conn: psycopg.Connection, job_id: int, done: int, failed: int = 0, message: str | None = None
 ) -> None:

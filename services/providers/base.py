@@ -118,33 +118,56 @@ class ProviderClient:
                 started = time.monotonic()
                 result = fn()
         except ProviderError as exc:
-            latency = int((time.monotonic() - started) * 1000)
-            self._budget.settle(reservation, self._actual(exc.units, exc.cost_usd))
-            if not (isinstance(exc, RateLimited) and exc.local):  # local refusals sent nothing
-                self._record(
-                    ctx,
-                    op,
-                    attempt,
-                    exc.usage_status,
-                    units=exc.units,
-                    cost_usd=exc.cost_usd,
-                    http_status=exc.http_status,
-                    latency_ms=latency,
-                    error=exc.reason,
-                )
-            log.info(
-                "provider call failed provider=%s op=%s attempt=%d status=%s latency_ms=%d",
-                self.provider,
-                op.name,
-                attempt,
-                exc.usage_status,
-                latency,
-            )
+            self._settle_failure(ctx, op, attempt, exc, reservation, _ms_since(started))
             raise
         except BaseException:
             self._budget.settle(reservation, 0.0)
             raise
-        latency = int((time.monotonic() - started) * 1000)
+        self._settle_success(ctx, op, attempt, result, reservation, _ms_since(started))
+        return result.value
+
+    def _settle_failure(
+        self,
+        ctx: CallContext,
+        op: Operation,
+        attempt: int,
+        exc: ProviderError,
+        reservation: Reservation,
+        latency: int,
+    ) -> None:
+        """Charge what the failed attempt cost and meter it, unless nothing was sent."""
+        self._budget.settle(reservation, self._actual(exc.units, exc.cost_usd))
+        if not (isinstance(exc, RateLimited) and exc.local):  # local refusals sent nothing
+            self._record(
+                ctx,
+                op,
+                attempt,
+                exc.usage_status,
+                units=exc.units,
+                cost_usd=exc.cost_usd,
+                http_status=exc.http_status,
+                latency_ms=latency,
+                error=exc.reason,
+            )
+        log.info(
+            "provider call failed provider=%s op=%s attempt=%d status=%s latency_ms=%d",
+            self.provider,
+            op.name,
+            attempt,
+            exc.usage_status,
+            latency,
+        )
+
+    def _settle_success(
+        self,
+        ctx: CallContext,
+        op: Operation,
+        attempt: int,
+        result: Metered[T],
+        reservation: Reservation,
+        latency: int,
+    ) -> None:
+        """Charge what the answer says it cost, and meter it."""
         self._budget.settle(reservation, self._actual(result.units, result.cost_usd))
         self._record(
             ctx,
@@ -165,7 +188,6 @@ class ProviderClient:
             result.status,
             latency,
         )
-        return result.value
 
     def _actual(self, units: float, cost_usd: float) -> float:
         return cost_usd if self.config.budget_metric == "cost_usd" else units
@@ -201,3 +223,7 @@ class ProviderClient:
                 error=error,
             ),
         )
+
+
+def _ms_since(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)

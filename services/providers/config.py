@@ -8,12 +8,11 @@ provider prefix), so development and tests never reach a real provider by accide
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from services.core.settings import Settings, get_settings
+from services.core.settings import Settings, environment, get_settings
 from services.providers.errors import NotConfigured, register_secret
 
 Provider = Literal["phantombuster", "crustdata", "salesql", "openai", "sheets"]
@@ -211,7 +210,7 @@ def load_config(
 ) -> ProviderConfig:
     """Build one provider's configuration from settings (keys, URLs) and env (limits, budgets)."""
     settings = settings or get_settings()
-    env = os.environ if env is None else env
+    env = environment() if env is None else env
     p = provider.upper()
     d = _DEFAULTS[provider]
     base_url, key, sandbox = _base_url(provider, settings)

@@ -3,9 +3,10 @@
 A Redis key per agent holds `<owner token>:<search id>` with a TTL; only the holder (who knows the
 token) can renew or release it, via Lua compare-and-set. Launches that find the agent busy join a
 per-agent queue (a sorted set scored by arrival) and are told their place; the queue's head has
-priority when the lease frees. Redis only saves duplicate work: the partial unique index
-`searches_one_active_per_agent` is the real guarantee, and a search left `running` by a holder
-whose lease expired (a crashed worker) is marked failed when the next search takes the agent.
+priority when the lease frees. Redis only saves duplicate work: the record of the runs (a
+`RunRecords`, kept by the domain that owns them) is the real guarantee, told while the lease is
+held that its run started or ended, and it fails a run left running by a holder whose lease
+expired (a crashed worker) when the next run takes the agent.
 """
 
 from __future__ import annotations
@@ -16,12 +17,10 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Protocol
 
-import psycopg
 import redis
-from psycopg import errors as pg_errors
 
-from services.core.db import unit_of_work
 from services.core.redis_client import get_redis
 
 log = logging.getLogger(__name__)
@@ -140,6 +139,28 @@ class Refused:
 ClaimResult = Granted | Queued | Refused
 
 
+@dataclass(frozen=True)
+class RunStart:
+    """What the run records said when the lease was granted: `refusal` when the run may not
+    start (the lease is dropped again), else the crashed holder's run they failed, if any."""
+
+    refusal: str | None = None
+    reclaimed_search_id: int | None = None
+
+
+class RunRecords(Protocol):
+    """The durable record of the runs an agent is leased for. The lease calls it while it holds
+    the agent, so the record changes only under the lease."""
+
+    def mark_running(self, agent_id: str, search_id: int) -> RunStart:
+        """Start a queued run of the agent; fail a stale one that still holds the agent."""
+        ...
+
+    def mark_ended(self, search_id: int, final_status: str, error: str | None) -> None:
+        """Set a started run's final status (or `queued` again for one that lost its turn)."""
+        ...
+
+
 def _holder_search(value: str | None) -> int | None:
     if not value or ":" not in value:
         return None
@@ -152,11 +173,13 @@ def _holder_search(value: str | None) -> int | None:
 class AgentLeases:
     def __init__(
         self,
+        records: RunRecords,
         client: redis.Redis | None = None,
         *,
         ttl_s: float = DEFAULT_TTL_S,
         queue_ttl_s: float = DEFAULT_QUEUE_TTL_S,
     ) -> None:
+        self.records = records
         self._client = client
         self.ttl_s = ttl_s
         self.queue_ttl_s = queue_ttl_s
@@ -191,41 +214,11 @@ class AgentLeases:
             raise
 
     def _mark_running(self, lease: Lease) -> ClaimResult:
-        reclaimed: int | None = None
-        with unit_of_work() as conn:
-            for _ in range(2):
-                try:
-                    with conn.transaction():
-                        row = conn.execute(
-                            "UPDATE searches SET status = 'running', started_at = now(), "
-                            "error = NULL WHERE id = %s AND agent_id = %s AND status = 'queued' "
-                            "RETURNING id",
-                            (lease.search_id, lease.agent_id),
-                        ).fetchone()
-                    break
-                except pg_errors.UniqueViolation:
-                    # We hold the Redis lease, so whoever ran the active search lost theirs: it
-                    # stopped renewing (crashed). Its search cannot finish under a lease any more.
-                    reclaimed = self._fail_stale(conn, lease)
-            else:
-                row = None
-        if row is None:
+        start = self.records.mark_running(lease.agent_id, lease.search_id)
+        if start.refusal is not None:
             self._drop(lease)
-            if reclaimed is None:
-                return Refused(lease.agent_id, lease.search_id, _not_queued(lease))
-            return Refused(lease.agent_id, lease.search_id, "agent still marked busy")
-        return Granted(lease, reclaimed)
-
-    def _fail_stale(self, conn: psycopg.Connection, lease: Lease) -> int | None:
-        row = conn.execute(
-            "UPDATE searches SET status = 'failed', finished_at = now(), "
-            "error = 'agent lease expired: the worker running this search stopped' "
-            "WHERE agent_id = %s AND status IN ('running', 'importing') AND id <> %s RETURNING id",
-            (lease.agent_id, lease.search_id),
-        ).fetchone()
-        if row is not None:
-            log.warning("search %s on agent %s failed: lease expired", row[0], lease.agent_id)
-        return int(row[0]) if row else None
+            return Refused(lease.agent_id, lease.search_id, start.refusal)
+        return Granted(lease, start.reclaimed_search_id)
 
     def renew(self, lease: Lease) -> bool:
         """Extend the TTL; False means the lease was lost and the holder must stop working."""
@@ -243,15 +236,7 @@ class AgentLeases:
         """Set the search's final status (when given), free the agent, and return the search id
         at the head of the queue, which the caller should launch next."""
         if final_status is not None:
-            with unit_of_work() as conn:
-                conn.execute(
-                    "UPDATE searches SET status = %(s)s, error = %(e)s, "
-                    "finished_at = CASE WHEN %(s)s IN ('done', 'failed', 'cancelled') "
-                    "THEN now() END, "
-                    "started_at = CASE WHEN %(s)s = 'queued' THEN NULL ELSE started_at END "
-                    "WHERE id = %(id)s AND status IN ('running', 'importing')",
-                    {"s": final_status, "e": error, "id": lease.search_id},
-                )
+            self.records.mark_ended(lease.search_id, final_status, error)
         self._drop(lease)
         return self.next_in_queue(lease.agent_id)
 
@@ -303,10 +288,3 @@ class AgentLeases:
         finally:
             stop.set()
             thread.join(timeout=1)
-
-
-def _not_queued(lease: Lease) -> str:
-    return (
-        f"search {lease.search_id} is not a queued search of agent {lease.agent_id} "
-        "(already started, finished or cancelled)"
-    )

@@ -19,6 +19,7 @@ import httpx2
 import openai
 import pydantic
 from openai import OpenAI
+from openai.types.chat import ParsedChatCompletion
 
 from services.providers import http
 from services.providers.base import Metered, Operation, ProviderClient
@@ -158,9 +159,11 @@ class OpenAIClient(ProviderClient):
 
         return self.execute(ctx, op, call)
 
-    def _call(
+    def _send(
         self, kwargs: dict[str, Any], response_model: type[M], prices: Prices
-    ) -> Metered[StructuredAnswer[M]]:
+    ) -> tuple[Any, ParsedChatCompletion[M]]:
+        """The raw answer and its parsed completion; SDK failures become typed errors (a cut-off
+        or filtered answer still costs its tokens)."""
         try:
             raw = self.sdk().chat.completions.with_raw_response.parse(**kwargs)
             completion = raw.parse()
@@ -179,6 +182,12 @@ class OpenAIClient(ProviderClient):
                 self.provider,
                 f"answer does not match {response_model.__name__}: {type(exc).__name__}",
             ) from None
+        return raw, completion
+
+    def _call(
+        self, kwargs: dict[str, Any], response_model: type[M], prices: Prices
+    ) -> Metered[StructuredAnswer[M]]:
+        raw, completion = self._send(kwargs, response_model, prices)
         usage = _usage(completion)
         cost = cost_of(usage, prices)
         message = completion.choices[0].message if completion.choices else None

@@ -8,7 +8,7 @@ refuse a second concurrent run. The input key names come from the agent's manife
 `/containers/fetch?id=<containerId>`, not the agent's latest container, which may belong to
 someone else's launch. A large result is an object pointing at the result file (`jsonUrl`),
 which is downloaded through the same metered pipeline. PhantomBuster bills execution time, so a
-finished run is metered by its duration. `start_search` puts the agent lease in front.
+finished run is metered by its duration. The answers' models live in `phantombuster_models`.
 """
 
 from __future__ import annotations
@@ -16,172 +16,30 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
-import json
-import os
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import urlsplit
 
 import redis
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from services.core.db import unit_of_work
+from services.core.settings import tuning
 from services.providers import http
 from services.providers.base import Metered, Operation, ProviderClient
-from services.providers.errors import AgentBusy, BudgetExceeded, MalformedResponse, ProviderError
-from services.providers.lease import AgentLeases, Granted, Lease, Queued, Refused
+from services.providers.errors import AgentBusy, BudgetExceeded, MalformedResponse
 from services.providers.metering import CallContext, Reservation, UsageRow, record_usage
-
-ContainerStatus = Literal["starting", "running", "finished", "unknown", "launch error"]
-
-
-class _Loose(BaseModel):
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
-
-
-class Container(_Loose):
-    id: str
-    status: ContainerStatus
-    createdAt: int | None = None  # noqa: N815 - API field names; v2 times are in milliseconds
-    launchedAt: int | None = None  # noqa: N815
-    endedAt: int | None = None  # noqa: N815
-    endType: str | None = None  # noqa: N815
-    exitCode: int | None = None  # noqa: N815
-
-    @property
-    def done(self) -> bool:
-        return self.status in ("finished", "launch error")
-
-    @property
-    def succeeded(self) -> bool:
-        return (
-            self.status == "finished" and self.endType in (None, "finished") and not self.exitCode
-        )
-
-
-class RunningContainer(_Loose):
-    id: str
-    agentId: str  # noqa: N815
-    agentName: str | None = None  # noqa: N815
-    createdAt: int | None = None  # noqa: N815
-
-
-class Agent(_Loose):
-    """`/agents/fetch`: `argument` is the saved input as a JSON string; `manifest` (with
-    `withManifest=true`) describes the Phantom's input, its `argumentSchema` naming the keys."""
-
-    id: str
-    name: str | None = None
-    argument: str | None = None
-    manifest: dict[str, Any] | None = None
-    executionTimeLimit: int | None = None  # noqa: N815 - seconds, per the spec
-
-
-# Input keys of the LinkedIn Phantoms, in order of preference, when the manifest lists several.
-URL_KEYS = ("linkedInSearchUrl", "salesNavigatorSearchUrl", "searches", "search")
-COUNT_KEYS = ("numberOfResultsPerSearch", "numberOfProfiles", "numberOfResultsPerLaunch")
-
-
-@dataclass(frozen=True)
-class SearchInput:
-    """Where a search's URL and wanted count go in this agent's input."""
-
-    url_key: str
-    count_key: str
-
-
-def search_input(manifest: Mapping[str, Any] | None, kind: str) -> SearchInput:
-    """The input keys the manifest's argument schema declares; the export Phantoms' documented
-    names when the manifest says nothing usable."""
-    schema = (manifest or {}).get("argumentSchema") or {}
-    props = schema.get("properties") if isinstance(schema, dict) else None
-    names = set(props) if isinstance(props, dict) else set()
-    fallback = (
-        SearchInput("searches", "numberOfProfiles")
-        if kind == "salesnav"
-        else SearchInput("linkedInSearchUrl", "numberOfResultsPerSearch")
-    )
-    url_key = next((k for k in URL_KEYS if k in names), fallback.url_key)
-    count_key = next((k for k in COUNT_KEYS if k in names), fallback.count_key)
-    return SearchInput(url_key, count_key)
-
-
-@dataclass(frozen=True)
-class ResultFile:
-    """A result too large to inline: `resultObject` holds the export file's URLs instead."""
-
-    json_url: str | None
-    csv_url: str | None
-
-
-class ResultRow(BaseModel):
-    """One exported profile, normalised over the Sales Navigator and LinkedIn search exports."""
-
-    profile_url: str
-    full_name: str | None = None
-    first_name: str | None = None
-    last_name: str | None = None
-    headline: str | None = None
-    title: str | None = None
-    company: str | None = None
-    location: str | None = None
-    raw: dict[str, Any] = Field(default_factory=dict)
-
-
-def _str(row: Mapping[str, Any], *names: str) -> str | None:
-    for name in names:
-        value = row.get(name)
-        if isinstance(value, str) and value.strip():
-            return value.strip()
-    return None
-
-
-def to_result_row(row: Mapping[str, Any]) -> ResultRow | None:
-    """Sales Navigator: `companyName`/`title`; LinkedIn search: `company`/`jobTitle`/`headline`."""
-    url = _str(row, "defaultProfileUrl", "profileUrl", "linkedInProfileUrl")
-    if url is None:
-        return None
-    return ResultRow(
-        profile_url=url,
-        full_name=_str(row, "fullName", "name"),
-        first_name=_str(row, "firstName"),
-        last_name=_str(row, "lastName"),
-        headline=_str(row, "headline", "titleDescription"),
-        title=_str(row, "title", "jobTitle"),
-        company=_str(row, "companyName", "company"),
-        location=_str(row, "location"),
-        raw=dict(row),
-    )
-
-
-def parse_result_object(provider: str, result_object: Any) -> list[ResultRow] | ResultFile:
-    """`resultObject` is a JSON *string*: an array of rows, or (for a large result) an object
-    with the export file's `jsonUrl` / `csvURL`."""
-    try:
-        rows = json.loads(result_object) if isinstance(result_object, str) else result_object
-    except json.JSONDecodeError:
-        raise MalformedResponse(
-            provider, "resultObject is not valid JSON", http_status=200
-        ) from None
-    if isinstance(rows, dict) and (rows.get("jsonUrl") or rows.get("csvURL")):
-        json_url, csv_url = rows.get("jsonUrl"), rows.get("csvURL")
-        return ResultFile(
-            json_url if isinstance(json_url, str) else None,
-            csv_url if isinstance(csv_url, str) else None,
-        )
-    return parse_rows(provider, rows)
-
-
-def parse_rows(provider: str, rows: Any) -> list[ResultRow]:
-    """Export rows (an array of objects) → ResultRows; rows without a profile URL are dropped."""
-    if not isinstance(rows, list):
-        raise MalformedResponse(provider, "resultObject is not an array of rows", http_status=200)
-    out = []
-    for row in rows:
-        if isinstance(row, dict) and (parsed := to_result_row(row)) is not None:
-            out.append(parsed)
-    return out
+from services.providers.phantombuster_models import (
+    Agent,
+    Container,
+    ResultFile,
+    ResultRow,
+    RunningContainer,
+    SearchInput,
+    parse_result_object,
+    parse_rows,
+    search_input,
+    to_result_row,
+    validate_answer,
+)
 
 
 class PhantomBusterClient(ProviderClient):
@@ -212,7 +70,7 @@ class PhantomBusterClient(ProviderClient):
             body, status = self._json(
                 "GET", "/agents/fetch", params={"id": agent_id, "withManifest": "true"}
             )
-            return Metered(_validate(self.provider, Agent, body), http_status=status)
+            return Metered(validate_answer(self.provider, Agent, body), http_status=status)
 
         return self.execute(ctx, Operation("agent_fetch", subject=agent_id), call)
 
@@ -286,7 +144,7 @@ class PhantomBusterClient(ProviderClient):
 
         def call() -> Metered[Container]:
             body, status = self._json("GET", "/containers/fetch", params={"id": container_id})
-            return Metered(_validate(self.provider, Container, body), http_status=status)
+            return Metered(validate_answer(self.provider, Container, body), http_status=status)
 
         return self.execute(ctx, Operation("container_fetch", subject=container_id), call)
 
@@ -354,7 +212,8 @@ class PhantomBusterClient(ProviderClient):
                     self.provider, "answer has no containers list", http_status=status
                 )
             return Metered(
-                [_validate(self.provider, RunningContainer, c) for c in items], http_status=status
+                [validate_answer(self.provider, RunningContainer, c) for c in items],
+                http_status=status,
             )
 
         return self.execute(ctx, Operation("running_containers"), call)
@@ -365,17 +224,6 @@ class PhantomBusterClient(ProviderClient):
             return Metered(None, http_status=status)
 
         self.execute(ctx, Operation("agent_stop", subject=agent_id), call)
-
-
-def _validate(provider: str, model: type[Any], body: Any) -> Any:
-    try:
-        return model.model_validate(body)
-    except ValidationError as exc:
-        raise MalformedResponse(
-            provider,
-            f"{model.__name__} has a wrong shape ({exc.error_count()} error(s))",
-            http_status=200,
-        ) from None
 
 
 def webhook_token(secret_key: str) -> str:
@@ -406,72 +254,28 @@ def launch_payload(
 def identity_argument() -> dict[str, Any]:
     """`identities` for the launch when `PHANTOMBUSTER_IDENTITY_ID` is set; otherwise nothing,
     and the identity saved on the agent in PhantomBuster is used (bonusArgument keeps it)."""
-    identity = os.environ.get("PHANTOMBUSTER_IDENTITY_ID", "").strip()
+    identity = tuning().phantombuster_identity_id
     return {"identities": [{"identityId": identity}]} if identity else {}
 
 
 def result_hosts() -> set[str]:
     """Hosts a result file may be read from (PhantomBuster's S3 bucket by default)."""
-    raw = os.environ.get("PHANTOMBUSTER_RESULT_HOSTS", "phantombuster.s3.amazonaws.com")
-    return {h.strip() for h in raw.split(",") if h.strip()}
-
-
-@dataclass(frozen=True)
-class Started:
-    lease: Lease
-    container_id: str
-    reclaimed_search_id: int | None = None
-
-
-SearchStart = Started | Queued | Refused
-
-
-def start_search(
-    ctx: CallContext,
-    agent_id: str,
-    search_id: int,
-    argument: Mapping[str, Any],
-    *,
-    client: PhantomBusterClient | None = None,
-    leases: AgentLeases | None = None,
-    queue: bool = True,
-) -> SearchStart:
-    """Lease the agent for a `queued` search and launch it; or queue/refuse it with a message.
-
-    A provider failure marks the search failed (with the reason), frees the agent and re-raises.
-    """
-    leases = leases or AgentLeases()
-    claim = leases.claim(agent_id, search_id, queue=queue)
-    if not isinstance(claim, Granted):
-        return claim
-    client = client or PhantomBusterClient()
-    try:
-        container_id = client.launch(ctx, agent_id, argument, max_instance_count=1)
-    except AgentBusy as exc:
-        # The agent runs a container started outside this app: wait for our turn at the front.
-        leases.release(claim.lease, final_status="queued")
-        if not queue:
-            return Refused(agent_id, search_id, exc.reason)
-        return Queued(agent_id, search_id, leases.enqueue(agent_id, search_id, front=True), None)
-    except ProviderError as exc:
-        leases.release(claim.lease, final_status="failed", error=exc.reason)
-        raise
-    with unit_of_work() as conn:
-        conn.execute(
-            "UPDATE searches SET container_id = %s WHERE id = %s", (container_id, search_id)
-        )
-    return Started(claim.lease, container_id, claim.reclaimed_search_id)
+    return set(tuning().phantombuster_result_hosts)
 
 
 __all__ = [
     "Agent",
     "Container",
     "PhantomBusterClient",
+    "ResultFile",
     "ResultRow",
     "RunningContainer",
     "SearchInput",
-    "SearchStart",
-    "Started",
+    "launch_payload",
+    "parse_result_object",
+    "parse_rows",
     "search_input",
-    "start_search",
+    "to_result_row",
+    "webhook_token",
+    "webhook_url",
 ]

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import random
 import secrets
 import time
@@ -27,6 +26,7 @@ from typing import Literal
 import redis
 
 from services.core.redis_client import get_redis
+from services.core.settings import tuning
 from services.providers.errors import RateLimited
 
 log = logging.getLogger(__name__)
@@ -125,7 +125,7 @@ class Decision:
 
 
 def _fail_open() -> bool:
-    return os.environ.get("PROVIDER_LIMITER_FAIL_OPEN", "").lower() in {"1", "true", "yes"}
+    return tuning().provider_limiter_fail_open
 
 
 class RateLimiter:

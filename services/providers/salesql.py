@@ -14,11 +14,11 @@ day (another tool on the same account may have spent it).
 from __future__ import annotations
 
 import datetime as dt
-import os
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from services.core.settings import tuning
 from services.providers import http
 from services.providers.base import Metered, Operation, ProviderClient
 from services.providers.errors import (
@@ -120,25 +120,29 @@ class SalesqlClient(ProviderClient):
                 headers=self._headers(),
                 params=params,
             )
-            if response.status_code == 404:
-                return Metered(None, http_status=404, status="not_found")
-            if (error := http.classify(self.config, response)) is not None:
-                raise self._refine_429(error, response)
-            person = _parse_person(self.provider, http.json_body(self.config, response))
-            person.sandbox = response.headers.get("x-sandbox") == "true"
-            has_data = bool(person.emails or person.phones)
-            units = 1.0 if has_data and not enriched_before else 0.0
-            return Metered(
-                person,
-                units=units,
-                cost_usd=units * self.config.prices.usd_per_unit,
-                http_status=response.status_code,
-                status="ok" if has_data else "no_data",
-            )
+            return self._person_answer(response, enriched_before)
 
         estimate = 0.0 if enriched_before else 1.0
         op = Operation("person_enrich", subject=url, estimate=estimate)
         return self.execute(ctx, op, call)
+
+    def _person_answer(self, response: Any, enriched_before: bool) -> Metered[SalesqlPerson | None]:
+        """Read an enrich answer: a credit is charged only for data not enriched before."""
+        if response.status_code == 404:
+            return Metered(None, http_status=404, status="not_found")
+        if (error := http.classify(self.config, response)) is not None:
+            raise self._refine_429(error, response)
+        person = _parse_person(self.provider, http.json_body(self.config, response))
+        person.sandbox = response.headers.get("x-sandbox") == "true"
+        has_data = bool(person.emails or person.phones)
+        units = 1.0 if has_data and not enriched_before else 0.0
+        return Metered(
+            person,
+            units=units,
+            cost_usd=units * self.config.prices.usd_per_unit,
+            http_status=response.status_code,
+            status="ok" if has_data else "no_data",
+        )
 
     def _refine_429(self, error: ProviderError, response: Any) -> ProviderError:
         """A bare 429 is either the spent day or the minute; see the module docstring."""
@@ -147,7 +151,7 @@ class SalesqlClient(ProviderClient):
         text = http.error_text(response).lower()
         if "daily" in text or "per day" in text or self._day_spent():
             return daily_limit_reached(self.provider, error.message)
-        wait = float(os.environ.get("SALESQL_BARE_429_WAIT_S", "60"))
+        wait = tuning().salesql_bare_429_wait_s
         return RateLimited(self.provider, error.message, http_status=429, retry_after=wait)
 
     def _day_spent(self) -> bool:

@@ -86,15 +86,7 @@ class SheetsClient(ProviderClient):
             response = http.send(self.config, "GET", url, headers=headers, params=params)
             if (error := http.classify(self.config, response)) is not None:
                 raise _explain(error, response, oauth_token is not None)
-            body = http.json_body(self.config, response)
-            try:
-                value_range = ValueRange.model_validate(body)
-            except ValidationError as exc:
-                raise MalformedResponse(
-                    self.provider,
-                    f"ValueRange has a wrong shape ({exc.error_count()} error(s))",
-                    http_status=200,
-                ) from None
+            value_range = _value_range(self.provider, http.json_body(self.config, response))
             value_range.sandbox = response.headers.get("x-sandbox") == "true"
             return Metered(value_range, units=1.0, http_status=200)
 
@@ -111,3 +103,14 @@ class SheetsClient(ProviderClient):
             if row and str(row[0]).strip():
                 seen.setdefault(str(row[0]).strip(), None)
         return list(seen)
+
+
+def _value_range(provider: str, body: Any) -> ValueRange:
+    try:
+        return ValueRange.model_validate(body)
+    except ValidationError as exc:
+        raise MalformedResponse(
+            provider,
+            f"ValueRange has a wrong shape ({exc.error_count()} error(s))",
+            http_status=200,
+        ) from None

@@ -11,17 +11,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+import psycopg
 from psycopg.types.json import Jsonb
 from pydantic import BaseModel, ConfigDict, Field
 
 from services import audit
 from services.core.cache import bump_data_version
 from services.core.db import unit_of_work
+from services.core.settings import tuning
 from services.jobs import JobError
 
 MAX_ITEMS = 20
@@ -43,7 +44,7 @@ SENT_FIELDS = (
 
 
 def default_model() -> str:
-    return os.environ.get("SCREENING_MODEL", "gpt-4o-mini")
+    return tuning().screening_model
 
 
 class CriterionCheck(BaseModel):
@@ -200,25 +201,39 @@ def save_criteria(
         )
         if latest is not None and latest[4] == text and latest[5] == model:
             return _version(latest)
-        row = conn.execute(
-            "INSERT INTO prompt_versions (project_id, version, criteria, prompt_text, model,"
-            " created_by) VALUES (%s, %s, %s, %s, %s, %s)"
-            " RETURNING id, project_id, version, criteria, prompt_text, model, created_by,"
-            " created_at",
-            (
-                project_id,
-                (latest[2] if latest else 0) + 1,
-                Jsonb(criteria.as_json()),
-                text,
-                model,
-                user_id,
-            ),
-        ).fetchone()
-        assert row is not None
-        audit.record(
-            conn, user_id, "screening.prompt_version", "project", project_id, {"version": row[2]}
-        )
+        version = _insert_version(conn, user_id, project_id, criteria, text, model, latest)
     bump_data_version("projects")
+    return version
+
+
+def _insert_version(
+    conn: psycopg.Connection,
+    user_id: int,
+    project_id: int,
+    criteria: Criteria,
+    text: str,
+    model: str,
+    latest: Any,
+) -> PromptVersion:
+    """Version n+1 (after `latest`, the newest row or None), with its audit row."""
+    row = conn.execute(
+        "INSERT INTO prompt_versions (project_id, version, criteria, prompt_text, model,"
+        " created_by) VALUES (%s, %s, %s, %s, %s, %s)"
+        " RETURNING id, project_id, version, criteria, prompt_text, model, created_by,"
+        " created_at",
+        (
+            project_id,
+            (latest[2] if latest else 0) + 1,
+            Jsonb(criteria.as_json()),
+            text,
+            model,
+            user_id,
+        ),
+    ).fetchone()
+    assert row is not None
+    audit.record(
+        conn, user_id, "screening.prompt_version", "project", project_id, {"version": row[2]}
+    )
     return _version(row)
 
 

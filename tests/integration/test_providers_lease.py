@@ -13,8 +13,8 @@ import time
 import psycopg
 import pytest
 
-from services.providers.lease import AgentLeases, Granted, Queued, Refused
-from services.providers.phantombuster import Started, start_search
+from services.providers.lease import Granted, Queued, Refused
+from services.searches.agent import SearchLeases, Started, start_search
 from tests.integration.sandbox_fixture import (
     SandboxControl,
     make_context,
@@ -79,7 +79,7 @@ def test_ten_concurrent_launches_give_one_running_and_nine_queued(
         db.execute("UPDATE searches SET status = 'running' WHERE id = %s", (other,))
     # releasing hands the agent to the head of the queue
     head = next(q for q in queued if q.position == 1)
-    leases = AgentLeases()
+    leases = SearchLeases()
     assert leases.release(started[0].lease, final_status="done") == head.search_id
     nxt = leases.claim(AGENT, head.search_id)
     assert isinstance(nxt, Granted)
@@ -90,7 +90,7 @@ def test_ten_concurrent_launches_give_one_running_and_nine_queued(
 def test_busy_agent_can_refuse_instead_of_queueing(db, redis_conn) -> None:
     ctx = make_context(db, with_job=False)
     a, b = _searches(db, ctx.project_id, 2)
-    leases = AgentLeases()
+    leases = SearchLeases()
     assert isinstance(leases.claim(AGENT, a), Granted)
     refused = leases.claim(AGENT, b, queue=False)
     assert isinstance(refused, Refused) and "busy" in refused.reason
@@ -100,8 +100,9 @@ def test_busy_agent_can_refuse_instead_of_queueing(db, redis_conn) -> None:
 
 _CRASHER = """
 import os, sys, time
-from services.providers.lease import AgentLeases, Granted
-claim = AgentLeases(ttl_s=1.0).claim(sys.argv[1], int(sys.argv[2]))
+from services.providers.lease import Granted
+from services.searches.agent import SearchLeases
+claim = SearchLeases(ttl_s=1.0).claim(sys.argv[1], int(sys.argv[2]))
 print("granted" if isinstance(claim, Granted) else "not-granted", flush=True)
 time.sleep(60)
 """
@@ -119,7 +120,7 @@ def test_crashed_holder_lease_expires_and_agent_becomes_usable(db, redis_conn) -
     assert proc.stdout is not None and proc.stdout.readline().strip() == "granted"
     os.kill(proc.pid, signal.SIGKILL)  # no release, no renewal
     proc.wait()
-    leases = AgentLeases(ttl_s=5.0)
+    leases = SearchLeases(ttl_s=5.0)
     first = leases.claim(AGENT, waiting)
     assert isinstance(first, Queued) and first.running_search_id == crashed
     time.sleep(1.1)  # the crashed holder's TTL
@@ -134,7 +135,7 @@ def test_crashed_holder_lease_expires_and_agent_becomes_usable(db, redis_conn) -
 def test_renewal_keeps_the_lease_and_a_lost_lease_is_noticed(db, redis_conn) -> None:
     ctx = make_context(db, with_job=False)
     (search,) = _searches(db, ctx.project_id, 1)
-    leases = AgentLeases(ttl_s=0.6)
+    leases = SearchLeases(ttl_s=0.6)
     claim = leases.claim(AGENT, search)
     assert isinstance(claim, Granted)
     with leases.kept(claim.lease) as lost:
