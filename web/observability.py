@@ -11,7 +11,7 @@ from flask import Blueprint, Flask, Response, g, jsonify, request
 
 from services.core import metrics
 from services.core.logs import REQUEST_ID, new_request_id
-from services.core.settings import tuning
+from services.core.settings import get_settings, tuning
 from web.security import current_session_user
 
 bp = Blueprint("observability", __name__)
@@ -48,7 +48,7 @@ def _after(response: Response) -> Response:
         body = request.get_json(silent=True) or {}
         metrics.CALLBACKS.labels(callback_label(body.get("output")), status).observe(elapsed)
     response.headers["X-Request-ID"] = getattr(g, "request_id", "")
-    if host := tuning().host_id:  # which host answered, behind a balancer
+    if host := get_settings().host_id:  # read once per process, not per response
         response.headers["X-SourcingX-Host"] = host
     return response
 

@@ -92,6 +92,7 @@ class Settings:
     trust_tls: bool = False
     # Where providers can reach this app (PhantomBuster's run webhook); None: poll only.
     public_url: str | None = None
+    host_id: str = ""  # named in a response header: which host answered, behind a balancer
 
     @property
     def is_production(self) -> bool:
@@ -259,6 +260,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         session_lifetime_hours=_int(base, "SESSION_LIFETIME_HOURS", 12),
         trust_tls=_bool(base, "SESSION_COOKIE_SECURE", env_name == "production"),
         public_url=(base.get("PUBLIC_BASE_URL") or "").strip().rstrip("/") or None,
+        host_id=base.get("SOURCINGX_HOST_ID", ""),
     )
 
 
@@ -297,7 +299,6 @@ class Tuning:
     job_stale_after_s: int = 120
     job_reap_interval_s: float = 30.0
     metrics_token: str = field(default="", repr=False)
-    host_id: str = ""  # which host answered, behind a balancer
     prometheus_multiproc_dir: str | None = None
     log_format: str = "json"
     log_level: str = "INFO"
@@ -369,7 +370,6 @@ def tuning(environ: Mapping[str, str] | None = None) -> Tuning:
         job_stale_after_s=_int(env, "JOB_STALE_AFTER_S", d.job_stale_after_s),
         job_reap_interval_s=_float(env, "JOB_REAP_INTERVAL_S", d.job_reap_interval_s),
         metrics_token=env.get("METRICS_TOKEN", ""),
-        host_id=env.get("SOURCINGX_HOST_ID", ""),
         prometheus_multiproc_dir=env.get("PROMETHEUS_MULTIPROC_DIR") or None,
         log_format=env.get("LOG_FORMAT", d.log_format),
         log_level=env.get("LOG_LEVEL", d.log_level),
